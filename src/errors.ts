@@ -61,7 +61,18 @@ export type ObjfoldError =
       readonly min: number;
       readonly max: number;
     }
-  | { readonly _tag: "MisalignedCallSite"; readonly item: number; readonly function: string; readonly offset: number; readonly kind: string; readonly align: number }
+  | {
+      /** The site (or the target it reaches) is not on the boundary the branch encoding needs. */
+      readonly _tag: "MisalignedCallSite";
+      readonly item: number;
+      readonly function: string;
+      readonly offset: number;
+      readonly kind: string;
+      readonly align: number;
+      readonly which: "site" | "target";
+      /** Text offset of the misaligned site or target. */
+      readonly textOffset: number;
+    }
   | { readonly _tag: "UnwindKindNotForTarget"; readonly item: number; readonly function: string; readonly kind: string; readonly expected: string }
   | {
       readonly _tag: "UnwindOutOfOrder";
@@ -123,7 +134,7 @@ export const describe = (e: ObjfoldError): string => {
     case "CallOutOfRange":
       return `${where(e)}: ${e.kind} call to ${JSON.stringify(e.target)} spans ${e.distance} bytes, outside [${e.min}, ${e.max}]`;
     case "MisalignedCallSite":
-      return `${where(e)}: ${e.kind} site must be ${e.align}-byte aligned in the text`;
+      return `${where(e)}: ${e.kind} ${e.which} at text offset ${e.textOffset} is not ${e.align}-byte aligned`;
     case "UnwindKindNotForTarget":
       return `${where(e)}: unwind info of kind ${e.kind} does not match the target's (${e.expected})`;
     case "UnwindOutOfOrder":

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * objfold's command line: the only code that touches files and the process.
+ * Exit codes: 0 success, 1 the input was refused, 2 a usage error.
+ */
+import { createReadStream, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, basename, join } from "node:path";
+import { createInterface } from "node:readline";
+import { Either } from "effect";
+import { describe } from "../errors.js";
+import { encodeLines } from "./encodeStream.js";
+import { errorLines } from "../api/lines.js";
+import { VERSION } from "../version.js";
+
+const USAGE = `objfold ${VERSION}: fold compiled-function records into an ELF object
+
+usage:
+  objfold encode [FILE|-] [-o OUT]     read a module (default: standard input), write the ELF object
+  objfold inspect OBJECT [--json]      describe an object objfold wrote: sections, symbols, calls, unwind rows
+  objfold --help | --version
+
+exit codes: 0 done, 1 the input was refused (one line per problem on stderr), 2 usage error
+`;
+
+export class UsageError {
+  constructor(readonly message: string) {}
+}
+
+const fail = (lines: string[], code: number): number => {
+  for (const l of lines) process.stderr.write(`objfold: ${l}\n`);
+  return code;
+};
+
+/** Write `bytes` to `out` atomically: a temporary file beside it, renamed on success. */
+const writeAtomically = (out: string, bytes: Uint8Array): void => {
+  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+};
+
+const encodeCommand = async (args: string[]): Promise<number> => {
+  let input: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-o" || a === "--output") {
+      out = args[++i];
+      if (out === undefined) throw new UsageError("-o needs a file name");
+    } else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}`);
+    else if (input === undefined) input = a;
+    else throw new UsageError(`unexpected argument ${a}`);
+  }
+  if (out === undefined && process.stdout.isTTY) throw new UsageError("refusing to write a binary object to a terminal: use -o OUT or redirect standard output");
+  const stream = input === undefined || input === "-" ? process.stdin : createReadStream(input);
+  const opened = new Promise<void>((resolve, reject) => {
+    if (stream === process.stdin) resolve();
+    else stream.once("open", () => resolve()).once("error", reject);
+  });
+  try {
+    await opened;
+  } catch (e) {
+    return fail([`cannot read ${input}: ${(e as Error).message}`], 1);
+  }
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  const r = await encodeLines(rl);
+  if (Either.isLeft(r.result)) return fail(errorLines(r.result.left, r.lineOfItem, describe), 1);
+  const bytes = r.result.right;
+  if (out !== undefined) writeAtomically(out, bytes);
+  else {
+    const fd = 1;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+  }
+  return 0;
+};
+
+const inspectCommand = async (args: string[]): Promise<number> => {
+  const { inspectMain } = await import("./inspect.js");
+  return inspectMain(args, fail, (m) => new UsageError(m));
+};
+
+export const main = async (argv: string[]): Promise<number> => {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case "encode":
+        return await encodeCommand(rest);
+      case "inspect":
+        return await inspectCommand(rest);
+      case "--help":
+      case "-h":
+      case "help":
+        process.stdout.write(USAGE);
+        return 0;
+      case "--version":
+      case "-V":
+        process.stdout.write(`objfold ${VERSION}\n`);
+        return 0;
+      case undefined:
+        process.stderr.write(USAGE);
+        return 2;
+      default:
+        throw new UsageError(`unknown command ${cmd}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) return fail([e.message, "try 'objfold --help'"], 2);
+    return fail([`internal error: ${(e as Error).stack ?? String(e)}`], 3);
+  }
+};
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
