@@ -12,10 +12,41 @@ const decodeHeaderValue = S.decodeUnknownEither(Header, OPTIONS);
 const decodeItemValue = S.decodeUnknownEither(Item, OPTIONS);
 const decodeModuleValue = S.decodeUnknownEither(Module, OPTIONS);
 
-const issuesOf = (e: ParseResult.ParseError, line: number | undefined): DecodeIssue[] =>
-  ParseResult.ArrayFormatter.formatErrorSync(e).map((i) =>
-    line === undefined ? { path: i.path as Array<string | number>, message: i.message } : { line, path: i.path as Array<string | number>, message: i.message },
-  );
+const EXPECTED = /^Expected ((?:"[^"]*"(?: \| )?)+), actual (.*)$/s;
+const UNDEFINED = /^Expected undefined, actual /;
+const samePath = (a: ReadonlyArray<PropertyKey>, b: ReadonlyArray<PropertyKey>): boolean => a.length === b.length && a.every((k, i) => k === b[i]);
+const isPrefix = (a: ReadonlyArray<PropertyKey>, b: ReadonlyArray<PropertyKey>): boolean => a.length < b.length && a.every((k, i) => k === b[i]);
+
+/**
+ * Effect's formatter reports a union member by member. Make that one readable
+ * issue per field: literal alternatives at one path merge into "expected one
+ * of …", and the "expected undefined" of an optional field is dropped when
+ * the field's own problems are reported below it.
+ */
+const issuesOf = (e: ParseResult.ParseError, line: number | undefined): DecodeIssue[] => {
+  const raw = ParseResult.ArrayFormatter.formatErrorSync(e);
+  const kept = raw.filter((i) => !(UNDEFINED.test(i.message) && raw.some((j) => isPrefix(i.path, j.path))));
+  const out: DecodeIssue[] = [];
+  const merged = new Map<number, { alternatives: string[]; actual: string }>();
+  for (const i of kept) {
+    const m = EXPECTED.exec(i.message);
+    if (m !== null) {
+      const k = out.findIndex((o, n) => merged.has(n) && samePath(o.path, i.path));
+      const alts = m[1]!.split(" | ");
+      if (k >= 0) {
+        merged.get(k)!.alternatives.push(...alts);
+        continue;
+      }
+      merged.set(out.length, { alternatives: alts, actual: m[2]! });
+    }
+    out.push({ ...(line === undefined ? {} : { line }), path: i.path as Array<string | number>, message: i.message });
+  }
+  for (const [k, { alternatives, actual }] of merged) {
+    const alts = [...new Set(alternatives)];
+    out[k] = { ...out[k]!, message: alts.length === 1 ? `expected ${alts[0]}, got ${actual}` : `expected one of ${alts.join(", ")}; got ${actual}` };
+  }
+  return out;
+};
 
 /** JSON.parse, with its exception turned into an issue. */
 const parseJson = (text: string, line: number): Either.Either<unknown, DecodeIssue[]> => {

@@ -1,0 +1,106 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { objfold } from "./support/cli.js";
+
+const SAMPLE = new URL("../examples/sample-x86_64.jsonl", import.meta.url);
+const sample = readFileSync(SAMPLE, "utf8");
+const dir = mkdtempSync(join(tmpdir(), "objfold-cli-"));
+const header = (extra = "") => `{"format":"objfold/v1","target":"x86_64-unknown-linux-gnu"${extra}}`;
+
+describe("objfold encode", () => {
+  it("writes an ELF object to -o and nothing to stdout", () => {
+    const out = join(dir, "a.o");
+    const r = objfold(["encode", SAMPLE.pathname, "-o", out]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.length).toBe(0);
+    const bytes = readFileSync(out);
+    expect([...bytes.subarray(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+  });
+
+  it("reads standard input and writes the same bytes to a non-terminal stdout", () => {
+    const fromFile = readFileSync(join(dir, "a.o"));
+    const r = objfold(["encode"], sample);
+    expect(r.status).toBe(0);
+    expect(Buffer.compare(r.stdout, fromFile)).toBe(0);
+    const dash = objfold(["encode", "-"], sample.replaceAll("\n", "\r\n"));
+    expect(Buffer.compare(dash.stdout, fromFile)).toBe(0);
+  });
+
+  it("reports every decoding problem with its line, exits 1 and leaves no file", () => {
+    const out = join(dir, "bad.o");
+    const text = [
+      header(),
+      `{"type":"function","name":"f","body":"kA==","alignment":3}`,
+      ``,
+      `{"type":"function","name":"g","body":"not base64!","alignment":16}`,
+      `{"type":"padding","size":-1}`,
+      `{nonsense`,
+    ].join("\n");
+    const r = objfold(["encode", "-o", out], text);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines.some((l) => l.includes("line 2:") && l.includes("alignment"))).toBe(true);
+    expect(lines.some((l) => l.includes("line 4:") && l.includes("base64"))).toBe(true);
+    expect(lines.some((l) => l.includes("line 5:") && l.includes("size"))).toBe(true);
+    expect(lines.some((l) => l.includes("line 6:") && l.includes("JSON"))).toBe(true);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.includes("bad.o"))).toEqual([]);
+  });
+
+  it("names the line of an encoding error, and keeps an existing output file untouched", () => {
+    const out = join(dir, "keep.o");
+    writeFileSync(out, "previous");
+    const text = [
+      header(),
+      `{"type":"function","name":"f","body":"6AAAAADD","alignment":16,"relocations":[{"offset":1,"kind":"X86CallPCRel4","target":"g","addend":-4}]}`,
+      `{"type":"padding","size":16}`,
+      `{"type":"function","name":"f","body":"ww==","alignment":16}`,
+    ].join("\n");
+    const r = objfold(["encode", "-o", out], text);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^objfold: line 4: duplicate function name "f"/);
+    expect(readFileSync(out, "utf8")).toBe("previous");
+  });
+
+  it("refuses an unknown target, listing the supported ones", () => {
+    const r = objfold(["encode"], `{"format":"objfold/v1","target":"mips-unknown-linux-gnu"}\n`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("mips-unknown-linux-gnu");
+    expect(r.stderr).toContain("x86_64-unknown-linux-gnu");
+    expect(r.stderr).toContain("pulley64be");
+  });
+
+  it("refuses a wrong format name and unknown header fields", () => {
+    const r = objfold(["encode"], `{"format":"objfold/v2","target":"x86_64-unknown-linux-gnu","forceVeneer":true}\n`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("objfold/v2");
+    expect(r.stderr).toContain("forceVeneer");
+  });
+
+  it("exits 2 on usage errors and 1 on a missing file", () => {
+    expect(objfold(["encode", "--bogus"]).status).toBe(2);
+    expect(objfold(["frobnicate"]).status).toBe(2);
+    expect(objfold(["encode", "a", "b"]).status).toBe(2);
+    expect(objfold(["encode", "-o"]).status).toBe(2);
+    const missing = objfold(["encode", join(dir, "nope.jsonl"), "-o", join(dir, "x.o")]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("nope.jsonl");
+  });
+
+  it("prints help and version", () => {
+    const h = objfold(["--help"]);
+    expect(h.status).toBe(0);
+    expect(h.stdout.toString()).toContain("objfold encode [FILE|-] [-o OUT]");
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    expect(objfold(["--version"]).stdout.toString().trim()).toBe(`objfold ${pkg.version}`);
+  });
+
+  it("reports an empty module", () => {
+    const r = objfold(["encode"], "\n\n");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("header");
+  });
+});
