@@ -22,7 +22,7 @@ const fn = (name: string, body: number[], relocations: Relocation[] = []): Item 
   relocations,
 });
 
-const module = (target: string, items: Item[], extra: Partial<Module["header"]> = {}): Module => ({
+const module = (target: string, items: ReadonlyArray<Item>, extra: Partial<Module["header"]> = {}): Module => ({
   header: { format: "objfold/v1", target, forceVeneers: false, symbols: true, ...extra },
   items,
 });
