@@ -104,3 +104,26 @@ describe("objfold encode", () => {
     expect(r.stderr).toContain("header");
   });
 });
+
+describe("objfold encode progress", () => {
+  it("draws progress on a terminal and nothing otherwise", async () => {
+    const { requireTools, runRaw } = await import("./support/tools.js");
+    const { CLI } = await import("./support/cli.js");
+    // A module long enough to take more than one redraw period.
+    const lines = [header()];
+    for (let i = 0; i < 30000; i++) lines.push(`{"type":"function","name":"f${i}","body":"kJCQkA==","alignment":4}`);
+    const input = join(dir, "long.jsonl");
+    writeFileSync(input, lines.join("\n"));
+    const quiet = objfold(["encode", input, "-o", join(dir, "long.o")]);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).toBe("");
+    if (!requireTools("progress on a terminal", "script")) return;
+    // util-linux `script` gives the command a pseudo-terminal and records what it printed.
+    const log = join(dir, "tty.log");
+    const r = runRaw("script", ["-qec", `${process.execPath} ${CLI} encode ${input} -o ${join(dir, "long2.o")}`, log]);
+    expect(r.status).toBe(0);
+    const shown = readFileSync(log, "utf8");
+    expect(shown).toMatch(/objfold: \d+ functions, [\d.]+ MiB read, \d+ lines\/s/);
+    expect(Buffer.compare(readFileSync(join(dir, "long.o")), readFileSync(join(dir, "long2.o")))).toBe(0);
+  });
+});

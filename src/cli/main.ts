@@ -11,6 +11,7 @@ import { describe } from "../errors.js";
 import { encodeLines } from "./encodeStream.js";
 import { errorLines } from "../api/lines.js";
 import { VERSION } from "../version.js";
+import { progress } from "./progress.js";
 
 const USAGE = `objfold ${VERSION}: fold compiled-function records into an ELF object
 
@@ -67,7 +68,15 @@ const encodeCommand = async (args: string[]): Promise<number> => {
     return fail([`cannot read ${input}: ${(e as Error).message}`], 1);
   }
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  const r = await encodeLines(rl);
+  const bar = progress(process.stderr);
+  const counted = async function* () {
+    for await (const l of rl) {
+      bar.line(l);
+      yield l;
+    }
+  };
+  const r = await encodeLines(counted());
+  bar.done();
   if (Either.isLeft(r.result)) return fail(errorLines(r.result.left, r.lineOfItem, describe), 1);
   const bytes = r.result.right;
   if (out !== undefined) writeAtomically(out, bytes);
