@@ -109,9 +109,9 @@ describe("objfold encode progress", () => {
   it("draws progress on a terminal and nothing otherwise", async () => {
     const { requireTools, runRaw } = await import("./support/tools.js");
     const { CLI } = await import("./support/cli.js");
-    // A module long enough to take more than one redraw period.
+    // Any length: the last state is drawn at the end too.
     const lines = [header()];
-    for (let i = 0; i < 30000; i++) lines.push(`{"type":"function","name":"f${i}","body":"kJCQkA==","alignment":4}`);
+    for (let i = 0; i < 3000; i++) lines.push(`{"type":"function","name":"f${i}","body":"kJCQkA==","alignment":4}`);
     const input = join(dir, "long.jsonl");
     writeFileSync(input, lines.join("\n"));
     const quiet = objfold(["encode", input, "-o", join(dir, "long.o")]);

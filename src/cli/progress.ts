@@ -1,7 +1,8 @@
 /**
  * Progress for long encodes, on a terminal only: functions and bytes read so
  * far and the rate, redrawn on one line of standard error at most 4 times a
- * second; nothing at all when standard error is not a terminal.
+ * second and once at the end; nothing at all when standard error is not a
+ * terminal.
  */
 export interface Progress {
   line(text: string): void;
@@ -16,11 +17,9 @@ export const progress = (stream: NodeJS.WriteStream, now: () => number = Date.no
   let lines = 0;
   let bytes = 0;
   let functions = 0;
-  let shown = false;
   const draw = () => {
     const secs = Math.max((now() - start) / 1000, 1e-3);
     stream.write(`\robjfold: ${functions} functions, ${(bytes / MiB).toFixed(1)} MiB read, ${Math.round(lines / secs)} lines/s, ${(bytes / MiB / secs).toFixed(1)} MiB/s\x1b[K`);
-    shown = true;
   };
   const timer = setInterval(draw, 250);
   timer.unref();
@@ -33,7 +32,9 @@ export const progress = (stream: NodeJS.WriteStream, now: () => number = Date.no
     },
     done() {
       clearInterval(timer);
-      if (shown) stream.write("\r\x1b[K");
+      // The last state, so a short run on a terminal shows what it read too.
+      draw();
+      stream.write("\n");
     },
   };
 };
