@@ -2,34 +2,40 @@
  * From a module (or a finished fold) to ELF bytes: plan the text, derive the
  * unwind tables, plan the object, write it once.
  */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import type { ObjfoldError } from "./errors.js";
 import { type ExtraSection, type ObjectPlan, planObject, writeObject } from "./elf/object.js";
 import { begin, finish, type LayoutState, step } from "./layout/fold.js";
 import type { TextPlan } from "./layout/plan.js";
-import type { Header, Item, Module, SystemVUnwind } from "./schema/records.js";
+import type { Header, Item, Module } from "./schema/records.js";
 import { cieOf } from "./unwind/systemv/cie.js";
-import { type FdeSource, planEhFrame, writeEhFrame } from "./unwind/systemv/ehFrame.js";
+import { planWindowsUnwind, type WinUnwindFunction } from "./unwind/windowsTables.js";
+import { planEhFrameOfFunctions, writeEhFrame } from "./unwind/systemv/ehFrame.js";
 
-/** The sections that follow `.text`: `.eh_frame`, or none. */
+/** The sections that follow `.text`: `.eh_frame`, `.xdata` and `.pdata`, or none. */
 export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSection>, ObjfoldError> => {
   const { target } = text;
   if (target.unwindAbi === "systemv") {
-    const fdes: FdeSource[] = [];
-    for (const f of text.functions) {
-      const u = f.fn.unwind;
-      if (u !== undefined) fdes.push({ item: f.item, name: f.fn.name, textOffset: f.offset, unwind: u as SystemVUnwind });
-    }
+    // The fold refused unwind records of another ABI, so every one here is SystemV.
     const cie = cieOf(target.arch);
-    if (fdes.length === 0 || cie === undefined) return Either.right([]);
-    return Either.map(planEhFrame(cie, fdes), (p) => [
+    if (cie === undefined || !text.functions.some((f) => f.fn.unwind !== undefined)) return Either.right([]);
+    return Either.map(planEhFrameOfFunctions(cie, text.functions), (p) => [
       { name: ".eh_frame", align: 1, size: p.size, write: (w) => writeEhFrame(w, p, text.textSize) } satisfies ExtraSection,
     ]);
   }
   if (target.unwindAbi === "none") return Either.right([]);
-  const any = text.functions.find((f) => f.fn.unwind !== undefined);
-  if (any === undefined) return Either.right([]);
-  return Either.left({ _tag: "UnwindKindNotForTarget", item: any.item, function: any.fn.name, kind: any.fn.unwind!.kind, expected: "(Windows unwind tables are not implemented yet)" });
+  // Windows: `.xdata` right after the page-padded text, `.pdata` right after it (reference §10).
+  const fns: WinUnwindFunction[] = [];
+  for (const f of text.functions) {
+    const u = f.fn.unwind;
+    if (u !== undefined && u.kind !== "systemv") fns.push({ item: f.item, name: f.fn.name, offset: f.offset, length: f.fn.body.length, unwind: u });
+  }
+  if (fns.length === 0) return Either.right([]);
+  const arch = target.arch === "aarch64" ? "aarch64" : "x86_64";
+  return Either.map(planWindowsUnwind(arch, fns, text.textSize), (t) => [
+    { name: ".xdata", align: 4, size: t.xdataSize, write: (w) => t.writeXdata(w) } satisfies ExtraSection,
+    { name: ".pdata", align: 4, size: t.pdataSize, write: (w) => t.writePdata(w) } satisfies ExtraSection,
+  ]);
 };
 
 /** Plan the whole object from a finished fold's text plan. */

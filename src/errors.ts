@@ -105,7 +105,21 @@ export type ObjfoldError =
       readonly value: number;
       readonly allowed: string;
     }
-  | { readonly _tag: "TextTooLarge"; readonly size: number; readonly max: number };
+  | { readonly _tag: "TextTooLarge"; readonly size: number; readonly max: number }
+  /** Object bytes (ELF or `.eh_frame`) that cannot be read: truncated, bad magic, an offset or count out of range. */
+  | { readonly _tag: "MalformedObject"; readonly reason: string }
+  /** A well-formed object the importer cannot turn into a module (machine, CIE, section layout, unwind). */
+  | { readonly _tag: "UnsupportedObject"; readonly reason: string }
+  /** A relocation the module format cannot express (data reference, external symbol, unknown type). */
+  | {
+      readonly _tag: "UnsupportedRelocation";
+      /** Name of the section the relocation patches. */
+      readonly section: string;
+      readonly offset: number;
+      /** The relocation type's ELF name (e.g. `R_X86_64_GOTPCREL`), or `type N` when unknown. */
+      readonly type: string;
+      readonly reason: string;
+    };
 
 export type ObjfoldErrorTag = ObjfoldError["_tag"];
 
@@ -147,6 +161,12 @@ export const describe = (e: ObjfoldError): string => {
       return `${where(e)}: unwind ${e.index < 0 ? "header" : `code ${e.index}`} (${e.code}) ${e.field} = ${e.value} does not fit: ${e.allowed}`;
     case "TextTooLarge":
       return `the text section would be ${e.size} bytes, more than ${e.max}`;
+    case "MalformedObject":
+      return `malformed object: ${e.reason}`;
+    case "UnsupportedObject":
+      return `unsupported object: ${e.reason}`;
+    case "UnsupportedRelocation":
+      return `${e.section}+0x${e.offset.toString(16)}: relocation ${e.type} cannot be imported: ${e.reason}`;
   }
 };
 

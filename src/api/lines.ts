@@ -2,12 +2,25 @@
  * A line-at-a-time front end over the pure fold: decode each JSON Lines line
  * as it comes, step the fold, and collect every decoding problem. Holds no
  * input text beyond the current line.
+ *
+ * Lines come as text (`push`) or as UTF-8 bytes (`pushBytes`, the CLI's
+ * path): bytes go through the fast path (`schema/fast.ts`) first. This module
+ * does not import the schema decoders (`schema/decode.ts`, which loads
+ * Effect Schema: ~300 ms of module loading, most of a small encode); the
+ * caller hands them over when a line needs them (docs/performance.md).
  */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { type DecodeIssue, errorItem, type ObjfoldError } from "../errors.js";
 import { finishBytes } from "../encode.js";
 import { begin, type LayoutState, step } from "../layout/fold.js";
-import { decodeHeaderLine, decodeItemLine } from "../schema/decode.js";
+import { ItemScanner } from "../schema/fast.js";
+import type { Header, Item } from "../schema/records.js";
+
+/** The schema's line decoders: `schema/decode.ts` (its module namespace will do). */
+export interface LineDecoders {
+  readonly decodeHeaderLine: (text: string, line: number) => Either.Either<Header, DecodeIssue[]>;
+  readonly decodeItemLine: (text: string, line: number) => Either.Either<Item, DecodeIssue[]>;
+}
 
 /** The outcome of a JSON Lines encode, with the line each item came from (for error reports). */
 export interface StreamResult {
@@ -18,43 +31,99 @@ export interface StreamResult {
 }
 
 export interface LineFold {
-  /** Feed one line of text (without its line end; `\r` is dropped). */
+  /** Feed one line of text (without its line end; `\r` is dropped). Needs the schema decoders. */
   push(line: string): void;
+  /**
+   * Feed one line as UTF-8 bytes `bytes[start, end)` (without its `\n`; a
+   * final `\r` is dropped). Returns false, having done nothing, when the line
+   * needs the schema decoders and the fold has none yet: hand them over with
+   * `useSchema` and push the line again.
+   */
+  pushBytes(bytes: Uint8Array, start: number, end: number): boolean;
+  useSchema(decoders: LineDecoders): void;
   end(): StreamResult;
 }
 
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** Blank for `String.prototype.trim` and ASCII: tab, LF, VT, FF, CR, space. Other lines, non-ASCII blanks included, go as text. */
+const isAsciiBlank = (b: Uint8Array, start: number, end: number): boolean => {
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c !== 0x20 && (c < 0x09 || c > 0x0d)) return false;
+  }
+  return true;
+};
+
 /**
- * The fold over lines. It owns its state; callers see only `push` and `end`.
- * Decoding goes on after the first problem so every problem is reported.
+ * The fold over lines. It owns its state; callers see only `push`,
+ * `pushBytes` and `end`. Decoding goes on after the first problem so every
+ * problem is reported.
  */
-export const encodeFold = (): LineFold => {
+export const encodeFold = (decoders?: LineDecoders): LineFold => {
+  let schema = decoders;
+  const scanner = new ItemScanner();
   let lineNo = 0;
   let state: LayoutState | undefined;
   let headerSeen = false;
   const issues: DecodeIssue[] = [];
   const itemLines: number[] = [];
   let functions = 0;
+  const addItem = (item: Item): void => {
+    if (issues.length > 0 || state === undefined) return; // keep decoding to report every problem
+    itemLines.push(lineNo);
+    if (item.type === "function") functions++;
+    state = step(state, item);
+  };
+  /** A line without its line end, numbered already. */
+  const line = (text: string, d: LineDecoders): void => {
+    if (text.trim().length === 0) return;
+    if (!headerSeen) {
+      headerSeen = true;
+      const h = d.decodeHeaderLine(text, lineNo);
+      if (Either.isLeft(h)) issues.push(...h.left);
+      else state = begin(h.right);
+      return;
+    }
+    const r = d.decodeItemLine(text, lineNo);
+    if (Either.isLeft(r)) issues.push(...r.left);
+    else addItem(r.right);
+  };
   return {
     push(raw: string) {
+      if (schema === undefined) throw new Error("objfold defect: LineFold.push before useSchema");
       lineNo++;
-      const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-      if (text.trim().length === 0) return;
+      line(raw.endsWith("\r") ? raw.slice(0, -1) : raw, schema);
+    },
+    pushBytes(bytes: Uint8Array, start: number, end: number): boolean {
+      if (end > start && bytes[end - 1] === 0x0d) end--;
+      if (isAsciiBlank(bytes, start, end)) {
+        lineNo++;
+        return true;
+      }
       if (!headerSeen) {
-        headerSeen = true;
-        const h = decodeHeaderLine(text, lineNo);
-        if (Either.isLeft(h)) issues.push(...h.left);
-        else state = begin(h.right);
-        return;
+        const h = scanner.header(bytes, start, end);
+        if (h !== undefined) {
+          lineNo++;
+          headerSeen = true;
+          state = begin(h);
+          return true;
+        }
+      } else {
+        const item = scanner.item(bytes, start, end);
+        if (item !== undefined) {
+          lineNo++;
+          addItem(item);
+          return true;
+        }
       }
-      const r = decodeItemLine(text, lineNo);
-      if (Either.isLeft(r)) {
-        issues.push(...r.left);
-        return;
-      }
-      if (issues.length > 0 || state === undefined) return; // keep decoding to report every problem
-      itemLines.push(lineNo);
-      if (r.right.type === "function") functions++;
-      state = step(state, r.right);
+      if (schema === undefined) return false;
+      lineNo++;
+      line(utf8.decode(bytes.subarray(start, end)), schema);
+      return true;
+    },
+    useSchema(d: LineDecoders) {
+      schema = d;
     },
     end() {
       const lineOfItem = (i: number) => itemLines[i];

@@ -1,16 +1,84 @@
 /**
- * The JSON Lines edge for plain Node: fold a stream of text lines into an
- * object, holding no more of the input text than the current line.
+ * The JSON Lines edge for plain Node: fold a stream of text lines, or of
+ * UTF-8 byte chunks, into an object, holding no more of the input text than
+ * the current line (and the chunk it is in).
  */
-import { Either } from "effect";
-import { encodeFold, type StreamResult } from "../api/lines.js";
+import * as Either from "effect/Either";
+import { encodeFold, type LineDecoders, type LineFold, type StreamResult } from "../api/lines.js";
 
 export type { StreamResult };
 
+/** The schema decoders, loaded on first need: Effect Schema costs ~300 ms to load (docs/performance.md). */
+const schema = (): Promise<LineDecoders> => import("../schema/decode.js");
+
 /** Fold an async iterable of lines (as `readline` yields them) into ELF bytes. */
 export const encodeLines = async (lines: AsyncIterable<string>): Promise<StreamResult> => {
-  const fold = encodeFold();
+  const fold = encodeFold(await schema());
   for await (const l of lines) fold.push(l);
+  return fold.end();
+};
+
+/** Push a line's bytes, handing the fold the schema decoders first if it asks for them. */
+const pushLine = async (fold: LineFold, bytes: Uint8Array, start: number, end: number): Promise<void> => {
+  if (fold.pushBytes(bytes, start, end)) return;
+  fold.useSchema(await schema());
+  fold.pushBytes(bytes, start, end);
+};
+
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+};
+
+/**
+ * Fold UTF-8 chunks, split anywhere, into ELF bytes: lines end at `\n` (a
+ * `\r` before it is dropped), as `readline` with `crlfDelay: Infinity` reads
+ * them except that a lone `\r` does not end a line (records.md: `\n` or
+ * `\r\n`). Lines are handed to the fold as bytes, so those the fast path
+ * takes are never turned into strings. `onLine` sees every line (progress).
+ */
+export const encodeChunks = async (
+  chunks: AsyncIterable<Uint8Array>,
+  onLine?: (bytes: Uint8Array, start: number, end: number) => void,
+): Promise<StreamResult> => {
+  const fold = encodeFold();
+  let partial: Uint8Array[] = [];
+  for await (const chunk of chunks) {
+    let start = 0;
+    let nl = chunk.indexOf(0x0a);
+    if (partial.length > 0) {
+      if (nl < 0) {
+        partial.push(chunk);
+        continue;
+      }
+      partial.push(chunk.subarray(0, nl));
+      const line = concat(partial);
+      partial = [];
+      onLine?.(line, 0, line.length);
+      if (!fold.pushBytes(line, 0, line.length)) await pushLine(fold, line, 0, line.length);
+      start = nl + 1;
+      nl = chunk.indexOf(0x0a, start);
+    }
+    while (nl >= 0) {
+      onLine?.(chunk, start, nl);
+      if (!fold.pushBytes(chunk, start, nl)) await pushLine(fold, chunk, start, nl);
+      start = nl + 1;
+      nl = chunk.indexOf(0x0a, start);
+    }
+    if (start < chunk.length) partial.push(chunk.subarray(start));
+  }
+  if (partial.length > 0) {
+    const line = concat(partial);
+    onLine?.(line, 0, line.length);
+    await pushLine(fold, line, 0, line.length);
+  }
   return fold.end();
 };
 

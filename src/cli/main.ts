@@ -5,10 +5,9 @@
  */
 import { createReadStream, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
-import { createInterface } from "node:readline";
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { describe } from "../errors.js";
-import { encodeLines } from "./encodeStream.js";
+import { encodeChunks } from "./encodeStream.js";
 import { errorLines } from "../api/lines.js";
 import { VERSION } from "../version.js";
 import { progress } from "./progress.js";
@@ -57,7 +56,8 @@ const encodeCommand = async (args: string[]): Promise<number> => {
     else throw new UsageError(`unexpected argument ${a}`);
   }
   if (out === undefined && process.stdout.isTTY) throw new UsageError("refusing to write a binary object to a terminal: use -o OUT or redirect standard output");
-  const stream = input === undefined || input === "-" ? process.stdin : createReadStream(input);
+  // 1 MiB reads: a sixteenth of the chunks (and loop turns) of the 64 KiB default.
+  const stream = input === undefined || input === "-" ? process.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
   const opened = new Promise<void>((resolve, reject) => {
     if (stream === process.stdin) resolve();
     else stream.once("open", () => resolve()).once("error", reject);
@@ -67,15 +67,11 @@ const encodeCommand = async (args: string[]): Promise<number> => {
   } catch (e) {
     return fail([`cannot read ${input}: ${(e as Error).message}`], 1);
   }
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
   const bar = progress(process.stderr);
-  const counted = async function* () {
-    for await (const l of rl) {
-      bar.line(l);
-      yield l;
-    }
-  };
-  const r = await encodeLines(counted());
+  // Lines reach the progress bar as text only on a terminal, where it draws.
+  const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+  const onLine = process.stderr.isTTY ? (b: Uint8Array, start: number, end: number) => bar.line(utf8.decode(b.subarray(start, end))) : undefined;
+  const r = await encodeChunks(stream as AsyncIterable<Uint8Array>, onLine);
   bar.done();
   if (Either.isLeft(r.result)) return fail(errorLines(r.result.left, r.lineOfItem, describe), 1);
   const bytes = r.result.right;

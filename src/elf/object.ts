@@ -138,8 +138,8 @@ export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>):
 };
 
 const writeStrings = (w: ByteWriter, base: number, t: StringTable): void => {
-  for (const s of t.writes) w.buf.set(s.bytes, base + s.at);
-  w.pos = base + t.size;
+  w.pos = base;
+  w.bytes(t.bytes);
 };
 
 /** Fill one buffer of `plan.fileSize` bytes. The only place the object's bytes are written. */

@@ -2,12 +2,20 @@
 import { readU32LE, writeU32LE } from "./patch.js";
 import { callKinds, type Isa, type LabelUse } from "./types.js";
 
-/** The patch adds to what the body holds at the site, minus 4 (Cranelift emits 0 there). */
+/**
+ * The patch adds to what the body holds at the site, minus 4 (Cranelift emits 0 there).
+ *
+ * Range: the rel32 counts from the end of the field (site + 4), so it holds
+ * Δ − 4 and must fit an i32. Cranelift's `JmpRel32` allows Δ down to −2^31,
+ * where Δ − 4 wraps to a large positive displacement: a silently wrong call.
+ * objfold refuses Δ < −2^31 + 4 instead (deliberate difference; found by the
+ * decode law in laws/calls.test.ts).
+ */
 const JmpRel32: LabelUse = {
   name: "JmpRel32",
   siteSize: 4,
   maxPos: 0x7fffffff,
-  maxNeg: 0x80000000,
+  maxNeg: 0x80000000 - 4,
   align: 1,
   patch: (b, at, delta) => writeU32LE(b, at, (readU32LE(b, at) + delta - 4) >>> 0),
 };

@@ -10,7 +10,7 @@
  * state's prefix into a fresh arena. `finish` seals the arena. A law checks
  * that forks give the same bytes as fresh folds.
  */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import type { ObjfoldError } from "../errors.js";
 import { isaOf } from "../isa/index.js";
 import { HOST_CALL_BYTE, HOST_CALL_SITE_SIZE } from "../isa/pulley.js";
@@ -18,6 +18,7 @@ import type { CallKind, Isa } from "../isa/types.js";
 import type { FunctionItem, Header, Item } from "../schema/records.js";
 import { parseTarget, type Target } from "../target.js";
 import { alignUp, IslandMachine } from "./islands.js";
+import { NameTable } from "./names.js";
 import type { CallSite, HostCallWrite, Island, Patch, PlacedFunction, PlacedPadding, TextPlan } from "./plan.js";
 
 /** Text offsets are u32, as in Cranelift's MachBuffer. */
@@ -40,7 +41,8 @@ class Arena {
   offset = 0;
   failure: ObjfoldError | undefined = undefined;
   readonly functions: PlacedFunction[] = [];
-  readonly names = new Map<string, number>();
+  /** Name → function index (a `Map`'s get/set, faster here: see names.ts). */
+  readonly names = new NameTable();
   readonly paddings: PlacedPadding[] = [];
   readonly calls: DraftCall[] = [];
   readonly hostCalls: HostCallWrite[] = [];
@@ -65,6 +67,15 @@ class Arena {
     this.items.push(item);
     if (this.failure !== undefined) return;
     if (item.type === "padding") {
+      // Wasmtime's `append_padding` appends the zeros through the text builder
+      // (alignment 1), so a large padding gets its island first; size 0 appends nothing.
+      if (item.size > 0) {
+        const e = this.islandBefore(item.size, 1);
+        if (e !== undefined) {
+          this.failure = e;
+          return;
+        }
+      }
       this.paddings.push({ item: index, offset: this.offset, size: item.size });
       this.offset += item.size;
       if (this.offset > MAX_TEXT) this.failure = { _tag: "TextTooLarge", size: this.offset, max: MAX_TEXT };
@@ -82,11 +93,8 @@ class Arena {
     if (first !== undefined) return { _tag: "DuplicateName", item, name, firstItem: this.functions[first]!.item };
     const len = fn.body.length;
     const m = this.machine;
-    if (m !== undefined && (this.header.forceVeneers || m.needed(this.offset, len))) {
-      const r = m.emit(this.offset, len, this.header.forceVeneers, this.labelOf);
-      if (typeof r !== "number") return r;
-      this.offset = r;
-    }
+    const island = this.islandBefore(len, fn.alignment, name);
+    if (island !== undefined) return island;
     const at = alignUp(this.offset, fn.alignment);
     const index = this.functions.length;
     this.names.set(name, index);
@@ -115,11 +123,40 @@ class Arena {
       const call = this.calls.length;
       this.calls.push({ caller: index, item, function: name, offset: r.offset, kind: r.kind, targetName: r.target, at: site, useIndex: 0 });
       this.uses.push(ck);
-      if (m !== undefined) m.use(site, r.target, use, { call, item, function: name, offset: r.offset, kind: r.kind, target: r.target }, true);
+      if (m !== undefined) m.use(site, r.target, use, { call, at: site, item, function: name, offset: r.offset, kind: r.kind, target: r.target }, true);
     }
     this.offset = at + len;
     if (this.offset > MAX_TEXT) return { _tag: "TextTooLarge", size: this.offset, max: MAX_TEXT };
     return undefined;
+  }
+
+  /**
+   * MachTextSectionBuilder `append`'s island check, before `len` bytes that
+   * start on `align` are placed: under `forceVeneers` always, otherwise when
+   * the bytes could carry a pending site past its deadline.
+   *
+   * Deliberate difference from Cranelift, which asks with `distance = len`
+   * before aligning: objfold counts the alignment fill too, and asks again
+   * after an island (which moves the fill), so a large function alignment can
+   * never leave a site out of reach. The two agree except within one
+   * alignment fill of a deadline, where Cranelift could fail.
+   */
+  private islandBefore(len: number, align: number, name?: string): ObjfoldError | undefined {
+    const m = this.machine;
+    if (m === undefined) return undefined;
+    const force = this.header.forceVeneers;
+    let forced = force;
+    for (;;) {
+      const distance = alignUp(this.offset, align) - this.offset + len;
+      if (!forced && !m.needed(this.offset, distance)) return undefined;
+      forced = false;
+      const handled = m.handled;
+      const r = m.emit(this.offset, distance, force, this.labelOf, name === undefined ? undefined : { name, align });
+      if (typeof r !== "number") return r;
+      this.offset = r;
+      // No fixup could be resolved (say, a veneer slot whose label is still unknown): asking again would not help.
+      if (m.handled === handled) return undefined;
+    }
   }
 
   /** Resolve every call and close the text. Seals the arena (see the module comment). */
@@ -145,9 +182,12 @@ class Arena {
     const m = this.machine;
     if (m !== undefined) {
       while (m.unresolved > 0) {
-        const r = m.emit(offset, MAX_TEXT, this.header.forceVeneers, this.labelOf);
+        // MachBuffer `finish`: islands of distance 0 until nothing is pending (every label is known now).
+        const handled = m.handled;
+        const r = m.emit(offset, 0, this.header.forceVeneers, this.labelOf);
         if (typeof r !== "number") return Either.left(r);
         offset = r;
+        if (m.handled === handled) throw new Error("objfold defect: an island at finish resolved no fixup");
       }
       if (offset > MAX_TEXT) return Either.left({ _tag: "TextTooLarge", size: offset, max: MAX_TEXT });
       patches = m.patches;

@@ -16,6 +16,8 @@ const MAX = 0xffffffff;
 /** Where a fixup came from: the call it serves (for errors and the call list). */
 export interface FixupOrigin {
   readonly call: number;
+  /** Text offset of the call site (a veneer's slot keeps its call's origin). */
+  readonly at: number;
   readonly item: number;
   readonly function: string;
   readonly offset: number;
@@ -55,6 +57,8 @@ export class IslandMachine {
   islands: IslandDraft[] = [];
   /** Veneer offset per call index, for calls routed through one. */
   veneerOfCall = new Map<number, number>();
+  /** How many fixups islands have resolved so far (patched or routed through a veneer). */
+  handled = 0;
 
   constructor(readonly worstCaseVeneer: number) {}
 
@@ -82,28 +86,41 @@ export class IslandMachine {
   /**
    * MachBuffer `emit_island_maybe_forced`: returns the text offset after the
    * island, or the error of a call no veneer can rescue.
+   *
+   * Deliberate differences from MachBuffer, each closing a case where it
+   * would leave a site out of reach (or take a veneer a call does not need):
+   *
+   * 1. Fixups are handled strictly in deadline order, the ones registered
+   *    since the last island included (MachBuffer handles those first, in
+   *    insertion order). A function's own calls are registered after the
+   *    island check made before placing it, so they must not take island
+   *    space promised to earlier sites with earlier deadlines.
+   * 2. A fixup whose label is unknown and can take no veneer (a veneer's
+   *    slot) does not stop the island from handling the fixups behind it.
+   * 3. `next` is the function placed right after this island. A fixup whose
+   *    target is that function gets no veneer when the function will start
+   *    within its reach even if every other fixup still unresolved took a
+   *    veneer in this island; it is patched directly by a later island.
    */
-  emit(cur: number, distance: number, force: boolean, labelOf: (name: string) => number | undefined): number | ObjfoldError {
+  emit(
+    cur: number,
+    distance: number,
+    force: boolean,
+    labelOf: (name: string) => number | undefined,
+    next?: { readonly name: string; readonly align: number },
+  ): number | ObjfoldError {
     const threshold = this.worstCaseEnd(cur, distance);
     const veneers: VeneerDraft[] = [];
+    const putBack: Fixup[] = [];
     const shouldApply = (f: Fixup): boolean => labelOf(f.label) !== undefined || (f.deadline < threshold && f.use.veneer !== undefined);
-    const handle = (f: Fixup): ObjfoldError | undefined => {
-      const label = labelOf(f.label);
-      let veneer = force && f.use.veneer !== undefined;
-      if (label !== undefined) {
-        const delta = label - f.at;
-        if (delta > f.use.maxPos) return outOfRange(f, delta);
-        if (delta < 0 && -delta > f.use.maxNeg) veneer = true;
-        if (!veneer) {
-          this.patches.push({ at: f.at, use: f.use, label });
-          return undefined;
-        }
-      }
-      // Label unknown and about to fall out of reach, out of reach backwards, or forced.
+
+    const veneerFor = (f: Fixup, label: number | undefined): ObjfoldError | undefined => {
       const v = f.use.veneer;
-      if (v === undefined) return outOfRange(f, (label ?? threshold) - f.at);
+      if (v === undefined) return outOfRange(f, (label ?? threshold) - f.origin.at);
       const vo = alignUp(cur, f.use.align);
-      if (vo - f.at > f.use.maxPos) return outOfRange(f, (label ?? vo) - f.at);
+      // The veneer itself must be within reach; when the label is still unknown the distance is a lower bound.
+      if (vo - f.at > f.use.maxPos) return outOfRange(f, (label ?? vo) - f.origin.at);
+      this.handled++;
       this.patches.push({ at: f.at, use: f.use, label: vo });
       veneers.push({ offset: vo, size: v.size, site: f.at, targetName: f.label, use: f.use });
       if (f.direct) this.veneerOfCall.set(f.origin.call, vo);
@@ -112,21 +129,56 @@ export class IslandMachine {
       return undefined;
     };
 
-    const pending = this.pending;
+    // (1) Everything unresolved in one deadline-ordered heap.
+    for (const f of this.pending) this.push(f);
     this.pending = [];
-    for (const f of pending) {
-      if (shouldApply(f)) {
-        const e = handle(f);
-        if (e !== undefined) return e;
-      } else this.push(f);
-    }
-    // As in MachBuffer, the deadline is reset after the pending list is drained:
-    // veneer slots queued above reach ±2 GiB and are picked up by a later island.
     this.pendingDeadline = MAX;
-    while (this.heap.length > 0 && shouldApply(this.heap[0]!)) {
-      const e = handle(this.pop());
-      if (e !== undefined) return e;
+    // Upper bound on the veneers this island may still add (for 3).
+    let capable = 0;
+    for (const f of this.heap) if (f.use.veneer !== undefined) capable++;
+
+    while (this.heap.length > 0) {
+      const top = this.heap[0]!;
+      if (!shouldApply(top)) {
+        if (top.use.veneer === undefined && top.deadline < threshold) {
+          // (2) Waits for its label; let the fixups behind it through.
+          putBack.push(this.pop());
+          continue;
+        }
+        break;
+      }
+      const f = this.pop();
+      if (f.use.veneer !== undefined) capable--;
+      const label = labelOf(f.label);
+      if (label === undefined) {
+        // About to fall out of reach: a veneer, unless (3). Not under force:
+        // there the call takes a veneer anyway, and it must come before the function.
+        if (!force && next !== undefined && f.label === next.name) {
+          // Veneers start on the use's alignment: at most `capable` more of them after `cur`.
+          const worstEnd = capable > 0 ? alignUp(cur, f.use.align) + capable * this.worstCaseVeneer : cur;
+          const worstStart = alignUp(worstEnd, next.align);
+          if (worstStart - f.at <= f.use.maxPos) {
+            putBack.push(f);
+            continue;
+          }
+        }
+        const e = veneerFor(f, undefined);
+        if (e !== undefined) return e;
+        continue;
+      }
+      const delta = label - f.at;
+      // A forward use whose label got bound beyond its reach: an island came too late (or a veneer's slot, which has no veneer of its own).
+      if (delta > f.use.maxPos) return outOfRange(f, label - f.origin.at);
+      const backwardOut = delta < 0 && -delta > f.use.maxNeg;
+      if (backwardOut || (force && f.use.veneer !== undefined)) {
+        const e = veneerFor(f, label);
+        if (e !== undefined) return e;
+        continue;
+      }
+      this.handled++;
+      this.patches.push({ at: f.at, use: f.use, label });
     }
+    for (const f of putBack) this.push(f);
     if (veneers.length > 0) this.islands.push({ offset: veneers[0]!.offset, end: cur, veneers });
     return cur;
   }

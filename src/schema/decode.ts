@@ -5,6 +5,7 @@
  */
 import { Either, ParseResult, Schema as S } from "effect";
 import type { DecodeIssue, ObjfoldError } from "../errors.js";
+import { ItemScanner } from "./fast.js";
 import { Header, Item, Module } from "./records.js";
 
 const OPTIONS = { errors: "all", onExcessProperty: "error" } as const;
@@ -23,7 +24,7 @@ const isPrefix = (a: ReadonlyArray<PropertyKey>, b: ReadonlyArray<PropertyKey>):
  * of …", and the "expected undefined" of an optional field is dropped when
  * the field's own problems are reported below it.
  */
-const issuesOf = (e: ParseResult.ParseError, line: number | undefined): DecodeIssue[] => {
+export const issuesOf = (e: ParseResult.ParseError, line: number | undefined): DecodeIssue[] => {
   const raw = ParseResult.ArrayFormatter.formatErrorSync(e);
   const kept = raw.filter((i) => !(UNDEFINED.test(i.message) && raw.some((j) => isPrefix(i.path, j.path))));
   const out: DecodeIssue[] = [];
@@ -60,8 +61,55 @@ const parseJson = (text: string, line: number): Either.Either<unknown, DecodeIss
 export const decodeHeaderLine = (text: string, line: number): Either.Either<Header, DecodeIssue[]> =>
   Either.flatMap(parseJson(text, line), (v) => Either.mapLeft(decodeHeaderValue(v), (e) => issuesOf(e, line)));
 
-export const decodeItemLine = (text: string, line: number): Either.Either<Item, DecodeIssue[]> =>
+/** The schema's decoder for one item line: `JSON.parse`, then Effect Schema (every problem, with its path). */
+export const decodeItemLineBySchema = (text: string, line: number): Either.Either<Item, DecodeIssue[]> =>
   Either.flatMap(parseJson(text, line), (v) => Either.mapLeft(decodeItemValue(v), (e) => issuesOf(e, line)));
+
+/** The fast path's state for the text decoders below (body slabs, the last unwind record, recent names). */
+const sharedScanner = new ItemScanner();
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+let scratch = new Uint8Array(4096);
+
+/**
+ * The fast path on a line of text: its UTF-8 bytes, when the line is ASCII
+ * (only an ASCII line can take the fast path), through `scanner`.
+ */
+const fastItemOfText = (text: string, scanner: ItemScanner): Item | undefined => {
+  const n = text.length;
+  if (scratch.length < n) scratch = new Uint8Array(Math.max(n, 2 * scratch.length));
+  const r = utf8.encodeInto(text, scratch);
+  // Every ASCII unit is one byte and any other at least two: all read in as many bytes means ASCII.
+  const item = r.read === n && r.written === n ? scanner.item(scratch, 0, n) : undefined;
+  if (scratch.length > 1 << 20) scratch = new Uint8Array(4096); // don't keep a huge line's buffer
+  return item;
+};
+
+/**
+ * Decode one item line. The fast path (`fast.ts`) takes the shapes it knows
+ * and gives the value the schema would give; anything else, every error
+ * included, goes to the schema decoder.
+ */
+export const decodeItemLine = (text: string, line: number): Either.Either<Item, DecodeIssue[]> => {
+  const fast = fastItemOfText(text, sharedScanner);
+  return fast !== undefined ? Either.right(fast) : decodeItemLineBySchema(text, line);
+};
+
+/**
+ * Decode one item line given as UTF-8 bytes `bytes[start, end)` (no line
+ * end): the fast path on the bytes themselves, else the text through the
+ * schema. `scanner` defaults to a shared one.
+ */
+export const decodeItemBytes = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  line: number,
+  scanner: ItemScanner = sharedScanner,
+): Either.Either<Item, DecodeIssue[]> => {
+  const fast = scanner.item(bytes, start, end);
+  return fast !== undefined ? Either.right(fast) : decodeItemLineBySchema(utf8Decoder.decode(bytes.subarray(start, end)), line);
+};
 
 /** A module decoded from JSON Lines, with the input line of each item. */
 export interface LinedModule {

@@ -4,10 +4,18 @@
  * FDE addresses that assume `.eh_frame` starts right after the page-padded
  * text, each entry padded with DW_CFA_nop to a multiple of 8, and a u32 zero
  * terminator. Planned (every size known) before a byte is written.
+ *
+ * Speed (docs/performance.md): an FDE is 40 bytes for 3–4 instructions, so
+ * per-FDE overhead is the cost. The plan keeps parallel arrays (no object per
+ * FDE); a program equal (the same object) to the previous FDE's is checked
+ * and sized once — the fast decoder hands out one object for a run of equal
+ * unwind records — and its bytes are copied from the previous FDE instead of
+ * being encoded again.
  */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { type ByteWriter, slebSize, ulebSize } from "../../bytes/writer.js";
 import type { ObjfoldError } from "../../errors.js";
+import type { PlacedFunction } from "../../layout/plan.js";
 import type { SystemVUnwind } from "../../schema/records.js";
 import { type Cie } from "./cie.js";
 import { instructionSize, programSize, writeInstruction, writeProgram } from "./cfi.js";
@@ -24,7 +32,10 @@ export interface FdeSource {
 export interface EhFramePlan {
   readonly cie: Cie;
   readonly cieSize: number;
-  readonly fdes: ReadonlyArray<FdeSource>;
+  /** Text offset of each FDE's function. */
+  readonly textOffsets: Float64Array;
+  /** Each FDE's program. */
+  readonly unwinds: ReadonlyArray<SystemVUnwind>;
   /** Offset of each FDE inside `.eh_frame`. */
   readonly fdeOffsets: Float64Array;
   /** Size of each FDE's instructions (before padding). */
@@ -47,20 +58,74 @@ const cieSizeOf = (cie: Cie): number => {
 /** Length field (4) + CIE pointer (4) + pc_begin (8) + pc_range (8) + augmentation length (1). */
 const FDE_FIXED = 4 + 4 + 8 + 8 + 1;
 
-export const planEhFrame = (cie: Cie, fdes: ReadonlyArray<FdeSource>): Either.Either<EhFramePlan, ObjfoldError> => {
+/** Plan from `n` FDEs given by accessors (no intermediate object per FDE). */
+const planOf = (
+  cie: Cie,
+  n: number,
+  textOffsetOf: (k: number) => number,
+  unwindOf: (k: number) => SystemVUnwind,
+  itemOf: (k: number) => number,
+  nameOf: (k: number) => string,
+): Either.Either<EhFramePlan, ObjfoldError> => {
   const cieSize = cieSizeOf(cie);
-  const fdeOffsets = new Float64Array(fdes.length);
-  const programSizes = new Float64Array(fdes.length);
+  const textOffsets = new Float64Array(n);
+  const unwinds = new Array<SystemVUnwind>(n);
+  const fdeOffsets = new Float64Array(n);
+  const programSizes = new Float64Array(n);
   let pos = cieSize;
-  for (let k = 0; k < fdes.length; k++) {
-    const f = fdes[k]!;
-    const size = programSize(f.unwind, cie, f.item, f.name);
-    if (Either.isLeft(size)) return Either.left(size.left);
+  let last: SystemVUnwind | undefined;
+  let lastSize = 0;
+  for (let k = 0; k < n; k++) {
+    const u = unwindOf(k);
+    if (u !== last) {
+      // Checked against the CIE once per distinct program: the same object gives the same answer.
+      const size = programSize(u, cie, itemOf(k), nameOf(k));
+      if (Either.isLeft(size)) return Either.left(size.left);
+      last = u;
+      lastSize = size.right;
+    }
+    textOffsets[k] = textOffsetOf(k);
+    unwinds[k] = u;
     fdeOffsets[k] = pos;
-    programSizes[k] = size.right;
-    pos += pad8(FDE_FIXED + size.right);
+    programSizes[k] = lastSize;
+    pos += pad8(FDE_FIXED + lastSize);
   }
-  return Either.right({ cie, cieSize, fdes, fdeOffsets, programSizes, size: pos + 4 });
+  return Either.right({ cie, cieSize, textOffsets, unwinds, fdeOffsets, programSizes, size: pos + 4 });
+};
+
+/** Plan `.eh_frame` for these FDEs, in order; an invalid program is an error that names its function. */
+export const planEhFrame = (cie: Cie, fdes: ReadonlyArray<FdeSource>): Either.Either<EhFramePlan, ObjfoldError> =>
+  planOf(
+    cie,
+    fdes.length,
+    (k) => fdes[k]!.textOffset,
+    (k) => fdes[k]!.unwind,
+    (k) => fdes[k]!.item,
+    (k) => fdes[k]!.name,
+  );
+
+/**
+ * Plan `.eh_frame` for the placed functions that have unwind info (assumed
+ * SystemV: the caller checked the target's unwind ABI), in text order.
+ */
+export const planEhFrameOfFunctions = (cie: Cie, functions: ReadonlyArray<PlacedFunction>): Either.Either<EhFramePlan, ObjfoldError> => {
+  let n = 0;
+  for (let k = 0; k < functions.length; k++) if (functions[k]!.fn.unwind !== undefined) n++;
+  let fns = functions;
+  if (n !== functions.length) {
+    const some = new Array<PlacedFunction>(n);
+    n = 0;
+    for (let k = 0; k < functions.length; k++) if (functions[k]!.fn.unwind !== undefined) some[n++] = functions[k]!;
+    fns = some;
+  }
+  return planOf(
+    cie,
+    n,
+    (k) => fns[k]!.offset,
+    (k) => fns[k]!.fn.unwind as SystemVUnwind,
+    (k) => fns[k]!.item,
+    (k) => fns[k]!.fn.name,
+  );
 };
 
 /**
@@ -86,19 +151,31 @@ export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number)
   for (const i of cie.initialInstructions) writeInstruction(w, i, cie);
   w.pos = base + plan.cieSize; // DW_CFA_nop padding is zero
   // FDEs
-  const { fdes, fdeOffsets, programSizes } = plan;
-  for (let k = 0; k < fdes.length; k++) {
-    const f = fdes[k]!;
+  const { textOffsets, unwinds, fdeOffsets, programSizes } = plan;
+  const buf = w.buf;
+  let last: SystemVUnwind | undefined;
+  let lastProgram = 0;
+  for (let k = 0; k < unwinds.length; k++) {
+    const u = unwinds[k]!;
     const at = fdeOffsets[k]!;
-    const size = pad8(FDE_FIXED + programSizes[k]!);
+    const programSize = programSizes[k]!;
+    const size = pad8(FDE_FIXED + programSize);
     w.expect(base + at, "FDE start");
     w.u32(size - 4);
     w.u32(at + 4); // back to the CIE at offset 0
-    w.i64(f.textOffset - textSize - (at + 8));
-    w.i64(f.unwind.length);
+    w.i64(textOffsets[k]! - textSize - (at + 8));
+    w.i64(u.length);
     w.u8(0);
-    writeProgram(w, f.unwind, cie);
-    w.expect(base + at + FDE_FIXED + programSizes[k]!, "FDE program end");
+    const program = w.pos;
+    if (u === last) {
+      // The same program as the FDE before: its bytes, copied (short programs byte by byte).
+      if (programSize > 32) buf.copyWithin(program, lastProgram, lastProgram + programSize);
+      else for (let i = 0; i < programSize; i++) buf[program + i] = buf[lastProgram + i]!;
+      w.pos = program + programSize;
+    } else writeProgram(w, u, cie);
+    last = u;
+    lastProgram = program;
+    w.expect(base + at + FDE_FIXED + programSize, "FDE program end");
     w.pos = base + at + size;
   }
   w.u32(0);
