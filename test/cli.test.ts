@@ -127,3 +127,35 @@ describe("objfold encode progress", () => {
     expect(Buffer.compare(readFileSync(join(dir, "long.o")), readFileSync(join(dir, "long2.o")))).toBe(0);
   });
 });
+
+describe("objfold import", () => {
+  const fixtures = new URL("./fixtures/shared/", import.meta.url).pathname;
+  for (const arch of ["x86_64", "aarch64", "riscv64", "s390x"]) {
+    it(`${arch}: gcc's sample.o imports to the records the fixture holds, and encodes to the same bytes`, () => {
+      const out = join(dir, `imported-${arch}.jsonl`);
+      const r = objfold(["import", join(fixtures, arch, "sample.o"), "-o", out]);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      const got = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as unknown);
+      const want = readFileSync(join(fixtures, arch, "sample.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as unknown);
+      expect(got).toEqual(want);
+      const a = objfold(["encode", out]);
+      const b = objfold(["encode", join(fixtures, arch, "sample.jsonl")]);
+      expect(a.status).toBe(0);
+      expect(Buffer.compare(a.stdout, b.stdout)).toBe(0);
+    });
+  }
+
+  it("refuses what it cannot import with one line and exit 1", () => {
+    const obj = join(dir, "a.o"); // an object objfold wrote: no .text.<name> sections
+    const r = objfold(["import", obj]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    const junk = join(dir, "junk.o");
+    writeFileSync(junk, "not an object");
+    const j = objfold(["import", junk]);
+    expect(j.status).toBe(1);
+    expect(j.stderr).toMatch(/malformed object/);
+    expect(objfold(["import"]).status).toBe(2);
+  });
+});

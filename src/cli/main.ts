@@ -3,7 +3,7 @@
  * objfold's command line: the only code that touches files and the process.
  * Exit codes: 0 success, 1 the input was refused, 2 a usage error.
  */
-import { createReadStream, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { createReadStream, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import * as Either from "effect/Either";
 import { describe } from "../errors.js";
@@ -17,6 +17,7 @@ const USAGE = `objfold ${VERSION}: fold compiled-function records into an ELF ob
 usage:
   objfold encode [FILE|-] [-o OUT]     read a module (default: standard input), write the ELF object
   objfold inspect OBJECT [--json]      describe an object objfold wrote: sections, symbols, calls, unwind rows
+  objfold import OBJECT.o [-o OUT]     turn a gcc relocatable object (-ffunction-sections) into a module
   objfold --help | --version
 
 exit codes: 0 done, 1 the input was refused (one line per problem on stderr), 2 usage error
@@ -84,6 +85,35 @@ const encodeCommand = async (args: string[]): Promise<number> => {
   return 0;
 };
 
+/** `objfold import OBJECT.o [-o OUT.jsonl]`: a gcc relocatable object → a module (the importer). */
+const importCommand = async (args: string[]): Promise<number> => {
+  let input: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-o" || a === "--output") {
+      out = args[++i];
+      if (out === undefined) throw new UsageError("-o needs a file name");
+    } else if (a.startsWith("-")) throw new UsageError(`unknown option ${a}`);
+    else if (input === undefined) input = a;
+    else throw new UsageError(`unexpected argument ${a}`);
+  }
+  if (input === undefined) throw new UsageError("import needs an object file");
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(input));
+  } catch (e) {
+    return fail([`cannot read ${input}: ${(e as Error).message}`], 1);
+  }
+  const { importObject, renderJsonLines } = await import("../importer/index.js");
+  const r = importObject(bytes);
+  if (Either.isLeft(r)) return fail([`${input}: ${describe(r.left)}`], 1);
+  const text = renderJsonLines(r.right);
+  if (out !== undefined) writeAtomically(out, new TextEncoder().encode(text));
+  else process.stdout.write(text);
+  return 0;
+};
+
 const inspectCommand = async (args: string[]): Promise<number> => {
   const { inspectMain } = await import("./inspect.js");
   return inspectMain(args, fail, (m) => new UsageError(m));
@@ -97,6 +127,8 @@ export const main = async (argv: string[]): Promise<number> => {
         return await encodeCommand(rest);
       case "inspect":
         return await inspectCommand(rest);
+      case "import":
+        return await importCommand(rest);
       case "--help":
       case "-h":
       case "help":
