@@ -126,7 +126,8 @@ const ARCH: { readonly [A in ArchName]: ArchFacts } = {
       { kind: "X86CallPCRel4", addend: -4, bytes: [0xe9, 0, 0, 0, 0], siteAt: 1, siteSize: 4 }, // jmp rel32 (tail call)
     ],
     maxPos: 0x7fffffff,
-    maxNeg: 0x80000000,
+    // rel32 counts from the end of the 4-byte field: Δ − 4 must stay ≥ −2^31.
+    maxNeg: 0x80000000 - 4,
   },
   aarch64: {
     granule: 4,
