@@ -7,9 +7,14 @@
 //   → {copy}                          one timed plain copy: a buffer of the output's size, every body `set` at its offset
 //   ← {ok, ms, bytes, ...} or {error}
 import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
-import { decodeHeaderLine, decodeItemBytes } from "../dist/schema/decode.js";
+import * as decode from "../dist/schema/decode.js";
 import { encodeModule } from "../dist/encode.js";
-import { ItemScanner } from "../dist/schema/fast.js";
+
+const { decodeHeaderLine } = decode;
+// The byte decoder and its scanner (issue 6); an older tree (for "before" numbers) has only text lines.
+const fast = await import("../dist/schema/fast.js").catch(() => undefined);
+const decodeItemBytes =
+  decode.decodeItemBytes ?? ((b, s, e, line) => decode.decodeItemLine(b.toString("utf8", s, e), line));
 
 const file = process.argv[2];
 let module;
@@ -18,7 +23,7 @@ let outBytes = 0;
 /** Read the module a MiB at a time and decode it line by line, as the CLI does, but keep the items. */
 const load = () => {
   const fd = openSync(file, "r");
-  const scanner = new ItemScanner();
+  const scanner = fast === undefined ? undefined : new fast.ItemScanner();
   const items = [];
   let header;
   let lineNo = 0;

@@ -16,7 +16,9 @@ const USAGE = `objfold ${VERSION}: fold compiled-function records into an ELF ob
 
 usage:
   objfold encode [FILE|-] [-o OUT]     read a module (default: standard input), write the ELF object
-  objfold inspect OBJECT [--json]      describe an object objfold wrote: sections, symbols, calls, unwind rows
+  objfold inspect OBJECT [--json | --svg OUT.svg]
+                                       describe an object objfold wrote: sections, symbols, calls, unwind rows
+  objfold perfmap OBJECT --base ADDR   perf-PID.map lines for the object mapped at ADDR (0x… hex or decimal)
   objfold import OBJECT.o [-o OUT]     turn a gcc relocatable object (-ffunction-sections) into a module
   objfold --help | --version
 
@@ -119,6 +121,11 @@ const inspectCommand = async (args: string[]): Promise<number> => {
   return inspectMain(args, fail, (m) => new UsageError(m));
 };
 
+const perfmapCommand = async (args: string[]): Promise<number> => {
+  const { perfmapMain } = await import("./inspect.js");
+  return perfmapMain(args, fail, (m) => new UsageError(m));
+};
+
 export const main = async (argv: string[]): Promise<number> => {
   const [cmd, ...rest] = argv;
   try {
@@ -127,6 +134,8 @@ export const main = async (argv: string[]): Promise<number> => {
         return await encodeCommand(rest);
       case "inspect":
         return await inspectCommand(rest);
+      case "perfmap":
+        return await perfmapCommand(rest);
       case "import":
         return await importCommand(rest);
       case "--help":

@@ -6,12 +6,12 @@
  * Byte-identical output depends on it.
  *
  * Speed (docs/performance.md): the first version kept one `Uint8Array` per
- * string and sorted with `Array.prototype.sort` and a comparator; at 100 000
- * symbols that was 40 % of an in-memory build (≈ 215 ms of ≈ 540 ms), mostly
- * comparator calls and the garbage of 100 000 small arrays. Now every string's
- * UTF-8 goes into one pool, the order comes from the same multikey quicksort
- * object uses (three-way partition on one byte, counted from the end), on an
- * `Int32Array` of ids, and the section's bytes are built once.
+ * string and sorted with `Array.prototype.sort` and a comparator: at 100 000
+ * symbols that was ~40 % of an in-memory build, mostly comparator calls over
+ * scattered arrays. Now every string's UTF-8 goes into one pool, the order
+ * comes from a radix sort of `Int32Array` ids on 4-byte keys read from the
+ * strings' ends, and the section's bytes are built once: 6× faster at 10⁵
+ * names (same process, alternating: 236 → 39 ms on a loaded machine).
  */
 import { Defect } from "../bytes/writer.js";
 

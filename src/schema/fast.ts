@@ -44,7 +44,28 @@ const ZERO = 0x30;
 const NINE = 0x39;
 
 const codes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const table = (names: ReadonlyArray<string>): ReadonlyArray<Uint8Array> => names.map(codes);
+
+/**
+ * Strings the scanner expects at one place (the keys of a record, the values
+ * of a literal): found by (length, first byte) in one table read, then
+ * checked byte by byte. No two in a set share that pair (checked here).
+ */
+interface Literals {
+  readonly codes: ReadonlyArray<Uint8Array>;
+  /** Index + 1 by `(length & 31) << 7 | first & 127`; 0 for none. */
+  readonly slot: Int8Array;
+}
+const slotOf = (len: number, first: number): number => ((len & 31) << 7) | (first & 127);
+const table = (names: ReadonlyArray<string>): Literals => {
+  const slot = new Int8Array(32 * 128);
+  const cs = names.map(codes);
+  cs.forEach((c, k) => {
+    const i = slotOf(c.length, c[0]!);
+    if (slot[i] !== 0) throw new Error(`objfold defect: literals ${names[slot[i]! - 1]} and ${names[k]} share a slot`);
+    slot[i] = k + 1;
+  });
+  return { codes: cs, slot };
+};
 
 // Keys of each record, by index (the index is the bit in a record's "seen" mask).
 const HEADER_KEYS = table(["format", "target", "forceVeneers", "symbols", "wasmtime"]);
@@ -574,7 +595,7 @@ export class ItemScanner {
   }
 
   /** Index of the string among `names`. */
-  private literal(names: ReadonlyArray<Uint8Array>): number {
+  private literal(names: Literals): number {
     this.string();
     const k = this.match(names);
     if (k < 0) throw DECLINE;
@@ -582,7 +603,7 @@ export class ItemScanner {
   }
 
   /** A member's key among `keys`, then the colon. */
-  private key(keys: ReadonlyArray<Uint8Array>): number {
+  private key(keys: Literals): number {
     const k = this.literal(keys);
     this.ws();
     this.expect(COLON);
@@ -590,18 +611,16 @@ export class ItemScanner {
     return k;
   }
 
-  private match(names: ReadonlyArray<Uint8Array>): number {
+  private match(names: Literals): number {
     const src = this.src;
     const s = this.ss;
     const len = this.se - s;
-    for (let k = 0; k < names.length; k++) {
-      const n = names[k]!;
-      if (n.length !== len) continue;
-      let i = 0;
-      while (i < len && src[s + i] === n[i]) i++;
-      if (i === len) return k;
-    }
-    return -1;
+    const k = names.slot[slotOf(len, src[s]!)]! - 1;
+    if (k < 0) return -1;
+    const n = names.codes[k]!;
+    if (n.length !== len) return -1;
+    for (let i = 1; i < len; i++) if (src[s + i] !== n[i]) return -1;
+    return k;
   }
 
   /** A `FunctionName`: non-empty (the scanner never lets a NUL through). */

@@ -1,0 +1,158 @@
+/**
+ * The string table (`src/elf/strtab.ts`) against a line-by-line transcription
+ * of object 0.30's `StringTable::write` (multikey quicksort on the bytes
+ * counted from the end, then suffix sharing with the string written just
+ * before), on any strings; against peer-rust on modules whose names share
+ * suffixes in every way; and the fold's name table against a `Map`.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FastCheck as fc } from "effect";
+import { describe, expect, it } from "vitest";
+import { buildStringTable } from "../src/elf/strtab.js";
+import { encodeModule } from "../src/encode.js";
+import { NameTable } from "../src/layout/names.js";
+import type { Item } from "../src/schema/records.js";
+import { requirePeer } from "./support/peer.js";
+import { runRaw } from "./support/tools.js";
+
+/** object 0.30 `src/write/string.rs`, transcribed: `add` (IndexSet), `write(base = 1)`, `sort`, `byte`. */
+const objectStringTable = (strings: ReadonlyArray<string>): { bytes: number[]; offsets: number[] } => {
+  const set: Uint8Array[] = [];
+  const index = new Map<string, number>();
+  const ids = strings.map((s) => {
+    let id = index.get(s);
+    if (id === undefined) {
+      id = set.length;
+      index.set(s, id);
+      set.push(new TextEncoder().encode(s));
+    }
+    return id;
+  });
+  const byte = (id: number, pos: number): number => {
+    const s = set[id]!;
+    return s.length >= pos ? s[s.length - pos]! : 0;
+  };
+  const sort = (v: number[], lo: number, hi: number, pos: number): void => {
+    for (;;) {
+      if (hi - lo <= 1) return;
+      const pivot = byte(v[lo]!, pos);
+      let lower = lo;
+      let upper = hi;
+      let i = lo + 1;
+      while (i < upper) {
+        const b = byte(v[i]!, pos);
+        if (b > pivot) {
+          [v[lower], v[i]] = [v[i]!, v[lower]!];
+          lower++;
+          i++;
+        } else if (b < pivot) {
+          upper--;
+          [v[upper], v[i]] = [v[i]!, v[upper]!];
+        } else i++;
+      }
+      sort(v, lo, lower, pos);
+      sort(v, upper, hi, pos);
+      if (pivot === 0) return;
+      lo = lower;
+      hi = upper;
+      pos++;
+    }
+  };
+  const order = set.map((_, k) => k);
+  sort(order, 0, order.length, 1);
+  const bytes = [0];
+  const at = new Array<number>(set.length).fill(0);
+  let offset = 1;
+  let previous: Uint8Array = new Uint8Array(0);
+  for (const id of order) {
+    const s = set[id]!;
+    const endsWith = s.length <= previous.length && s.every((b, k) => b === previous[previous.length - s.length + k]);
+    if (endsWith) at[id] = offset - s.length - 1;
+    else {
+      at[id] = offset;
+      bytes.push(...s, 0);
+      offset += s.length + 1;
+      previous = s;
+    }
+  }
+  return { bytes, offsets: ids.map((id) => at[id]!) };
+};
+
+const pieces = ["a", "b", "ab", "ba", "_", "0", "1", "9", "_wasm_function_", "é", "€", "😀", "x".repeat(5), "\u00ff", "\u0100"];
+/** Strings built from pieces that share suffixes and prefixes in every way, repeats and suffixes of each other included. */
+const arbStrings = fc
+  .array(fc.array(fc.constantFrom(...pieces), { maxLength: 6 }).map((p) => p.join("")), { maxLength: 60 })
+  .chain((ss) => fc.array(fc.nat(), { maxLength: 20 }).map((cuts) => [...ss, ...cuts.map((c) => (ss.length === 0 ? "" : ss[c % ss.length]!.slice(c % 5)))]));
+
+describe("string table: object's layout", () => {
+  it("equals object 0.30's StringTable::write on any strings", () => {
+    fc.assert(
+      fc.property(arbStrings, (strings) => {
+        const want = objectStringTable(strings);
+        const got = buildStringTable(strings);
+        expect([...got.bytes]).toEqual(want.bytes);
+        expect([...got.offsets]).toEqual(want.offsets);
+        expect(got.size).toBe(want.bytes.length);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("equals it on Cranelift-style names, many and of mixed lengths", () => {
+    const names = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `_wasm_function_${i}` : i % 3 === 1 ? `_trampoline_${i % 700}` : `${i}`));
+    const want = objectStringTable(names);
+    const got = buildStringTable(names);
+    expect([...got.bytes]).toEqual(want.bytes);
+    expect([...got.offsets]).toEqual(want.offsets);
+  });
+
+  it("refuses a string holding a NUL (a defect: the schema refuses such names)", () => {
+    expect(() => buildStringTable(["a\u0000b"])).toThrow(/NUL/);
+  });
+});
+
+describe("string table: byte-identical to peer-rust on names that share suffixes", () => {
+  it("x86_64 and s390x modules of such names", () => {
+    const peer = requirePeer("string table byte identity");
+    if (peer === undefined) return;
+    const dir = mkdtempSync(join(tmpdir(), "objfold-strtab-"));
+    const names = [...new Set(["a", "ba", "cba", "dcba", "b", "ab", "é", "xé", "€é", "😀", "a😀", "_wasm_function_1", "_wasm_function_11", "function_11", "1", "11", "n_1", "x".repeat(300), "yx".repeat(150)])];
+    for (const target of ["x86_64-unknown-linux-gnu", "s390x-unknown-linux-gnu"]) {
+      const header = { format: "objfold/v1" as const, target };
+      const items: Item[] = names.map((name) => ({ type: "function", name, body: new Uint8Array([0xc3, 0x07]), alignment: 1, relocations: [] }));
+      const text = [JSON.stringify(header), ...items.map((i) => JSON.stringify({ ...i, body: "wwc=" }))].join("\n") + "\n";
+      const jsonl = join(dir, `${target}.jsonl`);
+      const theirs = join(dir, `${target}.peer.o`);
+      writeFileSync(jsonl, text);
+      const r = runRaw(peer, ["encode", jsonl, "-o", theirs]);
+      expect(r.status, r.stderr).toBe(0);
+      const ours = encodeModule({ header: { ...header, forceVeneers: false, symbols: true }, items });
+      expect(ours._tag).toBe("Right");
+      if (ours._tag === "Right") expect(Buffer.from(ours.right).equals(readFileSync(theirs))).toBe(true);
+    }
+  });
+});
+
+describe("the fold's name table", () => {
+  it("answers get and set as a Map does", () => {
+    const keys = fc.constantFrom("", "a", "b", "ab", "_wasm_function_1", "_wasm_function_2", "é", "😀", "\u0000");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.oneof(keys, fc.string({ maxLength: 4 })), fc.integer()), { maxLength: 300 }), (ops) => {
+        const t = new NameTable();
+        const m = new Map<string, number>();
+        for (const [isSet, k, v] of ops) {
+          if (isSet) {
+            t.set(k, v);
+            m.set(k, v);
+          }
+          expect(t.get(k)).toBe(m.get(k));
+          expect(t.size).toBe(m.size);
+        }
+        for (const k of m.keys()) expect(t.get(k)).toBe(m.get(k));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
