@@ -33,7 +33,7 @@ export const EF_WASMTIME_PULLEY32 = 1 << 2;
 export const EF_WASMTIME_PULLEY64 = 1 << 3;
 
 /** The triples the docs and error messages name; others of the same shape are accepted too. */
-export const SUPPORTED_TRIPLES: readonly string[] = [
+export const SUPPORTED_TRIPLES: readonly string[] = Object.freeze([
   "x86_64-unknown-linux-gnu",
   "x86_64-apple-darwin",
   "x86_64-pc-windows-msvc",
@@ -46,9 +46,10 @@ export const SUPPORTED_TRIPLES: readonly string[] = [
   "pulley64",
   "pulley32be",
   "pulley64be",
-];
+]);
 
-const PULLEY: Record<string, Target> = Object.fromEntries(
+// Maps, not plain objects: a triple such as "constructor" must not find Object.prototype.
+const PULLEY: ReadonlyMap<string, Target> = new Map(
   (["pulley32", "pulley64", "pulley32be", "pulley64be"] as const).map((t) => [
     t,
     {
@@ -64,15 +65,15 @@ const PULLEY: Record<string, Target> = Object.fromEntries(
   ]),
 );
 
-const ARCH_NAMES: Record<string, Exclude<Arch, "pulley">> = {
-  x86_64: "x86_64",
-  aarch64: "aarch64",
-  arm64: "aarch64",
-  riscv64: "riscv64",
-  riscv64gc: "riscv64",
-  riscv64imac: "riscv64",
-  s390x: "s390x",
-};
+const ARCH_NAMES: ReadonlyMap<string, Exclude<Arch, "pulley">> = new Map([
+  ["x86_64", "x86_64"],
+  ["aarch64", "aarch64"],
+  ["arm64", "aarch64"],
+  ["riscv64", "riscv64"],
+  ["riscv64gc", "riscv64"],
+  ["riscv64imac", "riscv64"],
+  ["s390x", "s390x"],
+]);
 
 const MACHINE: Record<Exclude<Arch, "pulley">, number> = {
   x86_64: EM_X86_64,
@@ -83,10 +84,10 @@ const MACHINE: Record<Exclude<Arch, "pulley">, number> = {
 
 /** Parse a target triple; an unknown one is an `UnsupportedTarget` error listing the supported ones. */
 export const parseTarget = (triple: string): Either.Either<Target, ObjfoldError> => {
-  const pulley = PULLEY[triple];
+  const pulley = PULLEY.get(triple);
   if (pulley !== undefined) return Either.right(pulley);
   const parts = triple.split("-");
-  const arch = ARCH_NAMES[parts[0] ?? ""];
+  const arch = ARCH_NAMES.get(parts[0] ?? "");
   const rest = parts.slice(1);
   const fail = Either.left<ObjfoldError>({ _tag: "UnsupportedTarget", target: triple, supported: SUPPORTED_TRIPLES });
   if (arch === undefined || rest.length < 2 || rest.some((p) => p.length === 0)) return fail;

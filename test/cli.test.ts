@@ -159,3 +159,46 @@ describe("objfold import", () => {
     expect(objfold(["import"]).status).toBe(2);
   });
 });
+
+describe("objfold encode: files and odd inputs", () => {
+  it("reports unreadable inputs and unwritable outputs in one line with exit 1, leaving nothing behind", () => {
+    const cases: [string[], RegExp][] = [
+      [["encode", dir, "-o", join(dir, "x.o")], /^objfold: cannot read .*EISDIR/],
+      [["encode", SAMPLE.pathname, "-o", join(dir, "no", "such", "x.o")], /^objfold: cannot write .*no such file/],
+      [["encode", SAMPLE.pathname, "-o", dir], /^objfold: cannot write .*is a directory/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = objfold(args);
+      expect(r.status, args.join(" ")).toBe(1);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toContain("    at ");
+    }
+    expect(existsSync(join(dir, "x.o"))).toBe(false);
+    expect(readdirSync(dir).some((f) => f.endsWith(".tmp"))).toBe(false);
+  });
+
+  it("-o - writes to standard output", () => {
+    const a = objfold(["encode", SAMPLE.pathname, "-o", "-"]);
+    const b = objfold(["encode", SAMPLE.pathname]);
+    expect(a.status).toBe(0);
+    expect(Buffer.compare(a.stdout, b.stdout)).toBe(0);
+  });
+
+  it("names the header's own line, after blank lines, for an unsupported target — including names of Object.prototype", () => {
+    for (const t of ["constructor", "__proto__", "toString", "hasOwnProperty-a-b"]) {
+      const r = objfold(["encode"], `\n\n\n{"format":"objfold/v1","target":${JSON.stringify(t)}}\n{"type":"padding","size":1}\n`);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^objfold: line 4: unsupported target`));
+      expect(r.stderr).not.toContain("internal error");
+    }
+  });
+
+  it("refuses names with unpaired surrogates, which would become one symbol", () => {
+    const lines = [header(), JSON.stringify({ type: "function", name: "a\ud800", body: "ww==", alignment: 1 }), JSON.stringify({ type: "function", name: "a\udfff", body: "ww==", alignment: 1 })];
+    const r = objfold(["encode"], lines.join("\n"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/line 2: name: .*surrogate/);
+    expect(r.stderr).toMatch(/line 3: name: .*surrogate/);
+  });
+});

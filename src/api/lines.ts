@@ -27,6 +27,8 @@ export interface StreamResult {
   readonly result: Either.Either<Uint8Array, ObjfoldError>;
   /** 1-based input line of item `i`. */
   readonly lineOfItem: (item: number) => number | undefined;
+  /** 1-based input line of the header (blank lines may come first). */
+  readonly headerLine: number | undefined;
   readonly functions: number;
 }
 
@@ -66,6 +68,7 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
   let lineNo = 0;
   let state: LayoutState | undefined;
   let headerSeen = false;
+  let headerLine: number | undefined;
   const issues: DecodeIssue[] = [];
   const itemLines: number[] = [];
   let functions = 0;
@@ -80,6 +83,7 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
     if (text.trim().length === 0) return;
     if (!headerSeen) {
       headerSeen = true;
+      headerLine = lineNo;
       const h = d.decodeHeaderLine(text, lineNo);
       if (Either.isLeft(h)) issues.push(...h.left);
       else state = begin(h.right);
@@ -106,6 +110,7 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
         if (h !== undefined) {
           lineNo++;
           headerSeen = true;
+          headerLine = lineNo;
           state = begin(h);
           return true;
         }
@@ -128,17 +133,22 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
     end() {
       const lineOfItem = (i: number) => itemLines[i];
       if (!headerSeen) issues.push({ line: 1, path: [], message: "empty module: the first line must be the header" });
-      if (issues.length > 0) return { result: Either.left({ _tag: "DecodeError", issues }), lineOfItem, functions };
-      return { result: finishBytes(state!), lineOfItem, functions };
+      if (issues.length > 0) return { result: Either.left({ _tag: "DecodeError", issues }), lineOfItem, headerLine, functions };
+      return { result: finishBytes(state!), lineOfItem, headerLine, functions };
     },
   };
 };
 
 /** Render an error as lines of text, each with its input line where known. */
-export const errorLines = (e: ObjfoldError, lineOfItem: (item: number) => number | undefined, describe: (e: ObjfoldError) => string): string[] => {
+export const errorLines = (
+  e: ObjfoldError,
+  lineOfItem: (item: number) => number | undefined,
+  describe: (e: ObjfoldError) => string,
+  headerLine?: number,
+): string[] => {
   if (e._tag === "DecodeError")
     return e.issues.map((i) => `${i.line !== undefined ? `line ${i.line}: ` : ""}${i.path.length > 0 ? i.path.join(".") + ": " : ""}${i.message}`);
   const item = errorItem(e);
-  const line = item === undefined ? undefined : lineOfItem(item);
-  return [`${line !== undefined ? `line ${line}: ` : e._tag === "UnsupportedTarget" ? "line 1: " : ""}${describe(e)}`];
+  const line = e._tag === "UnsupportedTarget" ? headerLine : item === undefined ? undefined : lineOfItem(item);
+  return [`${line !== undefined ? `line ${line}: ` : ""}${describe(e)}`];
 };

@@ -12,10 +12,11 @@
  * that are blank after `String.prototype.trim` are skipped but counted; the
  * first non-blank line is the header.
  */
-import { Either, Schema as S } from "effect";
+import { bytesToBase64 } from "../bytes/base64.js";
+import { Either } from "effect";
 import type { DecodeIssue } from "../errors.js";
 import { decodeHeaderLine, decodeItemLine } from "../schema/decode.js";
-import { Header, Item, type Module } from "../schema/records.js";
+import type { Header, Item, Module } from "../schema/records.js";
 import type { DecodeError } from "./located.js";
 
 /** One decoded line: the header (first non-blank line) or an item, with its 1-based line number. */
@@ -110,8 +111,13 @@ export class LineDecoder {
   }
 }
 
-const encodeHeader = S.encodeSync(Header);
-const encodeItem = S.encodeSync(Item);
+/**
+ * Printing never fails: the only transformation is bodies to base64, done
+ * here directly rather than through the schema's encoder (which validates and
+ * would throw on a module built by hand with an out-of-range value; such a
+ * module prints, and decoding the text reports the value).
+ */
+const printable = (item: Item): unknown => (item.type === "function" ? { ...item, body: bytesToBase64(item.body) } : item);
 
 /**
  * A module as JSON Lines text (records.md): the header line, then one line
@@ -119,7 +125,7 @@ const encodeItem = S.encodeSync(Item);
  * back.
  */
 export const stringifyModule = (m: Module): string => {
-  const out: string[] = [JSON.stringify(encodeHeader(m.header))];
-  for (const item of m.items) out.push(JSON.stringify(encodeItem(item)));
+  const out: string[] = [JSON.stringify(m.header)];
+  for (const item of m.items) out.push(JSON.stringify(printable(item)));
   return out.join("\n") + "\n";
 };

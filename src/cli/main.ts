@@ -3,7 +3,7 @@
  * objfold's command line: the only code that touches files and the process.
  * Exit codes: 0 success, 1 the input was refused, 2 a usage error.
  */
-import { createReadStream, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import * as Either from "effect/Either";
 import { describe } from "../errors.js";
@@ -34,73 +34,94 @@ const fail = (lines: string[], code: number): number => {
   return code;
 };
 
-/** Write `bytes` to `out` atomically: a temporary file beside it, renamed on success. */
-const writeAtomically = (out: string, bytes: Uint8Array): void => {
-  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, out);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-};
-
-const encodeCommand = async (args: string[]): Promise<number> => {
+/** `[FILE|-] [-o OUT]`, the arguments of `encode` and `import`. */
+const inputAndOutput = (args: string[]): { input: string | undefined; out: string | undefined } => {
   let input: string | undefined;
   let out: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === "-o" || a === "--output") {
       out = args[++i];
-      if (out === undefined) throw new UsageError("-o needs a file name");
+      if (out === undefined || out === "") throw new UsageError("-o needs a file name");
     } else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}`);
     else if (input === undefined) input = a;
     else throw new UsageError(`unexpected argument ${a}`);
   }
+  return { input, out: out === "-" ? undefined : out };
+};
+
+/** Why `out` cannot be written, before any work is done; undefined when it can. */
+const unwritable = (out: string): string | undefined => {
+  try {
+    if (existsSync(out) && statSync(out).isDirectory()) return `cannot write ${out}: it is a directory`;
+    const dir = dirname(out);
+    if (!statSync(dir).isDirectory()) return `cannot write ${out}: ${dir} is not a directory`;
+  } catch (e) {
+    return `cannot write ${out}: ${(e as Error).message}`;
+  }
+  return undefined;
+};
+
+/**
+ * Write `bytes` to `out` (a temporary file beside it, renamed on success, so
+ * `out` is whole or untouched) or to standard output; a problem as one line.
+ */
+const writeOutput = (out: string | undefined, bytes: Uint8Array): string | undefined => {
+  if (out === undefined) {
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(1, bytes, off, bytes.length - off);
+      return undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === "EPIPE" ? "" : `cannot write standard output: ${(e as Error).message}`;
+    }
+  }
+  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, out);
+    return undefined;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    return `cannot write ${out}: ${(e as Error).message}`;
+  }
+};
+
+/** Report a write problem ("" is a closed pipe: nothing to say, still a failure). */
+const written = (problem: string | undefined): number => (problem === undefined ? 0 : problem === "" ? 1 : fail([problem], 1));
+
+const encodeCommand = async (args: string[]): Promise<number> => {
+  const { input, out } = inputAndOutput(args);
   if (out === undefined && process.stdout.isTTY) throw new UsageError("refusing to write a binary object to a terminal: use -o OUT or redirect standard output");
+  const bad = out === undefined ? undefined : unwritable(out);
+  if (bad !== undefined) return fail([bad], 1);
+  const name = input === undefined || input === "-" ? "standard input" : input;
   // 1 MiB reads: a sixteenth of the chunks (and loop turns) of the 64 KiB default.
   const stream = input === undefined || input === "-" ? process.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
-  const opened = new Promise<void>((resolve, reject) => {
-    if (stream === process.stdin) resolve();
-    else stream.once("open", () => resolve()).once("error", reject);
-  });
-  try {
-    await opened;
-  } catch (e) {
-    return fail([`cannot read ${input}: ${(e as Error).message}`], 1);
-  }
   const bar = progress(process.stderr);
   // Lines reach the progress bar as text only on a terminal, where it draws.
   const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
   const onLine = process.stderr.isTTY ? (b: Uint8Array, start: number, end: number) => bar.line(utf8.decode(b.subarray(start, end))) : undefined;
-  const r = await encodeChunks(stream as AsyncIterable<Uint8Array>, onLine);
-  bar.done();
-  if (Either.isLeft(r.result)) return fail(errorLines(r.result.left, r.lineOfItem, describe), 1);
-  const bytes = r.result.right;
-  if (out !== undefined) writeAtomically(out, bytes);
-  else {
-    const fd = 1;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+  let r: Awaited<ReturnType<typeof encodeChunks>>;
+  try {
+    r = await encodeChunks(stream as AsyncIterable<Uint8Array>, onLine);
+  } catch (e) {
+    // The stream's own errors (no such file, a directory, an I/O error) come out of the iteration.
+    return fail([`cannot read ${name}: ${(e as Error).message}`], 1);
+  } finally {
+    bar.done();
   }
-  return 0;
+  if (Either.isLeft(r.result)) return fail(errorLines(r.result.left, r.lineOfItem, describe, r.headerLine), 1);
+  return written(writeOutput(out, r.result.right));
 };
 
 /** `objfold import OBJECT.o [-o OUT.jsonl]`: a gcc relocatable object → a module (the importer). */
 const importCommand = async (args: string[]): Promise<number> => {
-  let input: string | undefined;
-  let out: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "-o" || a === "--output") {
-      out = args[++i];
-      if (out === undefined) throw new UsageError("-o needs a file name");
-    } else if (a.startsWith("-")) throw new UsageError(`unknown option ${a}`);
-    else if (input === undefined) input = a;
-    else throw new UsageError(`unexpected argument ${a}`);
-  }
-  if (input === undefined) throw new UsageError("import needs an object file");
+  const { input, out } = inputAndOutput(args);
+  if (input === undefined || input === "-") throw new UsageError("import needs an object file");
+  const bad = out === undefined ? undefined : unwritable(out);
+  if (bad !== undefined) return fail([bad], 1);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(input));
@@ -110,10 +131,7 @@ const importCommand = async (args: string[]): Promise<number> => {
   const { importObject, renderJsonLines } = await import("../importer/index.js");
   const r = importObject(bytes);
   if (Either.isLeft(r)) return fail([`${input}: ${describe(r.left)}`], 1);
-  const text = renderJsonLines(r.right);
-  if (out !== undefined) writeAtomically(out, new TextEncoder().encode(text));
-  else process.stdout.write(text);
-  return 0;
+  return written(writeOutput(out, new TextEncoder().encode(renderJsonLines(r.right))));
 };
 
 const inspectCommand = async (args: string[]): Promise<number> => {
@@ -155,7 +173,9 @@ export const main = async (argv: string[]): Promise<number> => {
     }
   } catch (e) {
     if (e instanceof UsageError) return fail([e.message, "try 'objfold --help'"], 2);
-    return fail([`internal error: ${(e as Error).stack ?? String(e)}`], 3);
+    // A defect in objfold, never an input problem: one line, the stack only on request.
+    const detail = process.env.OBJFOLD_DEBUG ? ((e as Error).stack ?? String(e)) : String((e as Error).message ?? e);
+    return fail([`internal error (a defect in objfold; set OBJFOLD_DEBUG=1 for the stack and please report it): ${detail}`], 3);
   }
 };
 

@@ -37,8 +37,14 @@ export const Base64Bytes = S.transformOrFail(S.String, S.Uint8ArrayFromSelf, {
   encode: (b) => ParseResult.succeed(bytesToBase64(b)),
 });
 
+/**
+ * A symbol name: non-empty, no NUL, and well-formed UTF-16 (a lone surrogate
+ * would become U+FFFD in UTF-8, so two different names could give one symbol).
+ */
 export const FunctionName = S.String.pipe(
-  S.filter((s) => s.length > 0 && !s.includes("\u0000"), { message: () => "name must be a non-empty string without NUL" }),
+  S.filter((s) => s.length > 0 && !s.includes("\u0000") && s.isWellFormed(), {
+    message: () => "name must be a non-empty string without NUL or unpaired surrogates",
+  }),
 );
 
 // ---------------------------------------------------------------- header
