@@ -52,6 +52,8 @@ export class IslandMachine {
   pendingDeadline = MAX;
   /** Binary min-heap by (deadline, seq). */
   heap: Fixup[] = [];
+  /** How many fixups in the heap could take a veneer (kept by push/pop: no walk per island). */
+  veneerCapableInHeap = 0;
   seq = 0;
   patches: Patch[] = [];
   islands: IslandDraft[] = [];
@@ -133,9 +135,7 @@ export class IslandMachine {
     for (const f of this.pending) this.push(f);
     this.pending = [];
     this.pendingDeadline = MAX;
-    // Upper bound on the veneers this island may still add (for 3).
-    let capable = 0;
-    for (const f of this.heap) if (f.use.veneer !== undefined) capable++;
+    // Upper bound on the veneers this island may still add (for 3): `veneerCapableInHeap`.
 
     while (this.heap.length > 0) {
       const top = this.heap[0]!;
@@ -148,13 +148,13 @@ export class IslandMachine {
         break;
       }
       const f = this.pop();
-      if (f.use.veneer !== undefined) capable--;
       const label = labelOf(f.label);
       if (label === undefined) {
         // About to fall out of reach: a veneer, unless (3). Not under force:
         // there the call takes a veneer anyway, and it must come before the function.
         if (!force && next !== undefined && f.label === next.name) {
           // Veneers start on the use's alignment: at most `capable` more of them after `cur`.
+          const capable = this.veneerCapableInHeap;
           const worstEnd = capable > 0 ? alignUp(cur, f.use.align) + capable * this.worstCaseVeneer : cur;
           const worstStart = alignUp(worstEnd, next.align);
           if (worstStart - f.at <= f.use.maxPos) {
@@ -184,13 +184,16 @@ export class IslandMachine {
   }
 
   private push(f: Fixup): void {
+    if (f.use.veneer !== undefined) this.veneerCapableInHeap++;
     const h = this.heap;
     h.push(f);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const up = h[i]!, parent = h[p]!;
+      if (!before(up, parent)) break;
+      h[i] = parent;
+      h[p] = up;
       i = p;
     }
   }
@@ -198,6 +201,7 @@ export class IslandMachine {
   private pop(): Fixup {
     const h = this.heap;
     const top = h[0]!;
+    if (top.use.veneer !== undefined) this.veneerCapableInHeap--;
     const last = h.pop()!;
     if (h.length > 0) {
       h[0] = last;
@@ -208,7 +212,9 @@ export class IslandMachine {
         if (l < h.length && before(h[l]!, h[m]!)) m = l;
         if (r < h.length && before(h[r]!, h[m]!)) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
+        const down = h[i]!;
+        h[i] = h[m]!;
+        h[m] = down;
         i = m;
       }
     }
