@@ -15,6 +15,8 @@ const decodeModuleValue = S.decodeUnknownEither(Module, OPTIONS);
 
 const EXPECTED = /^Expected ((?:"[^"]*"(?: \| )?)+), actual (.*)$/s;
 const UNDEFINED = /^Expected undefined, actual /;
+const DISCRIMINANTS = new Set(["kind", "type", "op"]);
+const SCHEMA_DUMP = /^Expected [({].*, actual (.*)$/s;
 const samePath = (a: ReadonlyArray<PropertyKey>, b: ReadonlyArray<PropertyKey>): boolean => a.length === b.length && a.every((k, i) => k === b[i]);
 const isPrefix = (a: ReadonlyArray<PropertyKey>, b: ReadonlyArray<PropertyKey>): boolean => a.length < b.length && a.every((k, i) => k === b[i]);
 
@@ -26,7 +28,16 @@ const isPrefix = (a: ReadonlyArray<PropertyKey>, b: ReadonlyArray<PropertyKey>):
  */
 export const issuesOf = (e: ParseResult.ParseError, line: number | undefined): DecodeIssue[] => {
   const raw = ParseResult.ArrayFormatter.formatErrorSync(e);
-  const kept = raw.filter((i) => !(UNDEFINED.test(i.message) && raw.some((j) => isPrefix(i.path, j.path))));
+  const noUndefined = raw.filter((i) => !(UNDEFINED.test(i.message) && raw.some((j) => isPrefix(i.path, j.path))));
+  // A member whose discriminant did not match says so; when the member whose
+  // discriminant did match reports problems in the same object, those are the
+  // real ones and the mismatches are noise.
+  const kept = noUndefined.filter((i) => {
+    const last = i.path[i.path.length - 1];
+    if (typeof last !== "string" || !DISCRIMINANTS.has(last) || !EXPECTED.test(i.message)) return true;
+    const parent = i.path.slice(0, -1);
+    return !noUndefined.some((j) => isPrefix(parent, j.path) && j.path[parent.length] !== last);
+  });
   const out: DecodeIssue[] = [];
   const merged = new Map<number, { alternatives: string[]; actual: string }>();
   for (const i of kept) {
@@ -40,7 +51,10 @@ export const issuesOf = (e: ParseResult.ParseError, line: number | undefined): D
       }
       merged.set(out.length, { alternatives: alts, actual: m[2]! });
     }
-    out.push({ ...(line === undefined ? {} : { line }), path: i.path as Array<string | number>, message: i.message });
+    // A whole value of the wrong kind: say so instead of printing the schema.
+    const whole = i.path.length === 0 && m === null ? SCHEMA_DUMP.exec(i.message) : null;
+    const message = whole !== null ? `expected a JSON object, got ${whole[1]}` : i.message;
+    out.push({ ...(line === undefined ? {} : { line }), path: i.path as Array<string | number>, message });
   }
   for (const [k, { alternatives, actual }] of merged) {
     const alts = [...new Set(alternatives)];
