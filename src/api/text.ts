@@ -16,6 +16,7 @@ import { bytesToBase64 } from "../bytes/base64.js";
 import { Either } from "effect";
 import type { DecodeIssue } from "../errors.js";
 import { decodeHeaderLine, decodeItemLine } from "../schema/decode.js";
+import { ItemScanner } from "../schema/fast.js";
 import type { Header, Item, Module } from "../schema/records.js";
 import type { DecodeError } from "./located.js";
 
@@ -75,6 +76,8 @@ const EMPTY: DecodeIssue = { line: 1, path: [], message: "empty module: the firs
  * more items but keeps decoding, so that `end` reports every problem.
  */
 export class LineDecoder {
+  /** This decoder's own fast-path state (see `decodeItemLine`). */
+  private readonly scanner = new ItemScanner();
   private lineNo = 0;
   private headerSeen = false;
   private readonly issues: DecodeIssue[] = [];
@@ -93,7 +96,7 @@ export class LineDecoder {
       }
       return { _tag: "Header", line, header: h.right };
     }
-    const r = decodeItemLine(text, line);
+    const r = decodeItemLine(text, line, this.scanner);
     if (Either.isLeft(r)) {
       for (const i of r.left) this.issues.push(i);
       return undefined;

@@ -79,10 +79,10 @@ export const decodeHeaderLine = (text: string, line: number): Either.Either<Head
 export const decodeItemLineBySchema = (text: string, line: number): Either.Either<Item, DecodeIssue[]> =>
   Either.flatMap(parseJson(text, line), (v) => Either.mapLeft(decodeItemValue(v), (e) => issuesOf(e, line)));
 
-/** The fast path's state for the text decoders below (body slabs, the last unwind record, recent names). */
-const sharedScanner = new ItemScanner();
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+// A scratch buffer for a line's UTF-8 bytes: rewritten by each call and never
+// seen outside it (the scanner copies bodies out), so it carries nothing between calls.
 let scratch = new Uint8Array(4096);
 
 /**
@@ -104,22 +104,24 @@ const fastItemOfText = (text: string, scanner: ItemScanner): Item | undefined =>
  * and gives the value the schema would give; anything else, every error
  * included, goes to the schema decoder.
  */
-export const decodeItemLine = (text: string, line: number): Either.Either<Item, DecodeIssue[]> => {
-  const fast = fastItemOfText(text, sharedScanner);
+export const decodeItemLine = (text: string, line: number, scanner?: ItemScanner): Either.Either<Item, DecodeIssue[]> => {
+  // The fast path keeps state (body slabs, recent names, the last unwind record)
+  // that must not outlive one decoding pass: without a pass's own scanner, the schema decodes.
+  const fast = scanner === undefined ? undefined : fastItemOfText(text, scanner);
   return fast !== undefined ? Either.right(fast) : decodeItemLineBySchema(text, line);
 };
 
 /**
  * Decode one item line given as UTF-8 bytes `bytes[start, end)` (no line
  * end): the fast path on the bytes themselves, else the text through the
- * schema. `scanner` defaults to a shared one.
+ * schema. `scanner` is the pass's fast-path state (a fresh one by default).
  */
 export const decodeItemBytes = (
   bytes: Uint8Array,
   start: number,
   end: number,
   line: number,
-  scanner: ItemScanner = sharedScanner,
+  scanner: ItemScanner = new ItemScanner(),
 ): Either.Either<Item, DecodeIssue[]> => {
   const fast = scanner.item(bytes, start, end);
   return fast !== undefined ? Either.right(fast) : decodeItemLineBySchema(utf8Decoder.decode(bytes.subarray(start, end)), line);
@@ -160,9 +162,10 @@ export const parseModule = (text: string): Either.Either<LinedModule, ObjfoldErr
   if (Either.isLeft(header)) issues.push(...header.left);
   const items: Item[] = [];
   const itemLines: number[] = [];
+  const scanner = new ItemScanner(); // this pass's own fast-path state
   for (let k = 1; k < lines.length; k++) {
     const l = lines[k]!;
-    const r = decodeItemLine(l.text, l.line);
+    const r = decodeItemLine(l.text, l.line, scanner);
     if (Either.isLeft(r)) issues.push(...r.left);
     else {
       items.push(r.right);

@@ -402,7 +402,10 @@ export class ItemScanner {
       if (len > this.memo.length) this.memo = new Uint8Array(MEMO_MAX);
       this.memo.set(this.src.subarray(start, this.pos));
       this.memoLen = len;
-      this.memoValue = u;
+      // Handed out again for equal records: frozen, so no holder can change another's.
+      for (const i of u.instructions) Object.freeze(i);
+      Object.freeze(u.instructions);
+      this.memoValue = Object.freeze(u);
     }
     return u;
   }
