@@ -5,7 +5,7 @@
 import * as Either from "effect/Either";
 import type { ObjfoldError } from "./errors.js";
 import { type ExtraSection, type ObjectPlan, planObject, writeObject } from "./elf/object.js";
-import { begin, finish, type LayoutState, step } from "./layout/fold.js";
+import { begin, finish, type LayoutState, step, stepMany } from "./layout/fold.js";
 import type { TextPlan } from "./layout/plan.js";
 import type { Header, Item, Module } from "./schema/records.js";
 import { cieOf } from "./unwind/systemv/cie.js";
@@ -47,6 +47,7 @@ export const finishBytes = (state: LayoutState): Either.Either<Uint8Array, Objfo
 
 /** Fold a whole item list. */
 export const foldItems = (header: Header, items: Iterable<Item>): LayoutState => {
+  if (Array.isArray(items)) return stepMany(begin(header), items as ReadonlyArray<Item>);
   let s = begin(header);
   for (const item of items) {
     s = step(s, item);

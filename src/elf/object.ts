@@ -167,10 +167,19 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
   // .text: bodies, host-call bytes, patches, veneers. Alignment fill and page padding stay zero.
   const base = sections[TEXT_INDEX]!.offset;
   const buf = w.buf;
-  for (const f of text.functions) buf.set(f.fn.body, base + f.offset);
+  // Indexed loops: these run once per function or call (docs/performance.md).
+  const fns = text.functions;
+  for (let k = 0; k < fns.length; k++) {
+    const f = fns[k]!;
+    buf.set(f.fn.body, base + f.offset);
+  }
   for (const h of text.hostCalls) buf[base + h.at] = h.value;
   for (const i of text.islands) for (const v of i.veneers) v.use.veneer!.write(buf, base + v.offset);
-  for (const p of text.patches) p.use.patch(buf, base + p.at, p.label - p.at);
+  const patches = text.patches;
+  for (let k = 0; k < patches.length; k++) {
+    const p = patches[k]!;
+    p.use.patch(buf, base + p.at, p.label - p.at);
+  }
 
   plan.extras.forEach((e, k) => {
     const s = sections[TEXT_INDEX + 1 + k]!;
@@ -183,7 +192,6 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
   w.pos = plan.symtabOffset + E.SYM_SIZE;
   if (text.header.symbols) {
     const names = plan.strtab.offsets;
-    const fns = text.functions;
     for (let k = 0; k < fns.length; k++) {
       const f = fns[k]!;
       w.u32(names[k]!);

@@ -23,17 +23,28 @@ export class NameTable {
   private slots = new Int32Array(64);
   private mask = 31;
   private readonly seed = (Math.random() * 0x100000000) | 0;
+  /** The last key hashed and its hash: the fold asks for a name and then sets it, islands ask twice. */
+  private lastKey = "";
+  private lastHash = this.hashOf("");
 
   get size(): number {
     return this.keys.length;
   }
 
-  private hash(key: string): number {
+  private hashOf(key: string): number {
     let h = 0x811c9dc5 ^ this.seed;
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     return h ^ (h >>> 13);
+  }
+
+  private hash(key: string): number {
+    if (key === this.lastKey) return this.lastHash;
+    const h = this.hashOf(key);
+    this.lastKey = key;
+    this.lastHash = h;
+    return h;
   }
 
   /** Slot of `key`, or of the empty slot where it would go. */

@@ -202,7 +202,9 @@ export const programSize = (u: SystemVUnwind, cie: Cie, item: number, fn: string
 /** Write a checked program (see `programSize`). */
 export const writeProgram = (w: ByteWriter, u: SystemVUnwind, cie: Cie): void => {
   let prev = 0;
-  for (const i of u.instructions) {
+  const ins = u.instructions;
+  for (let k = 0; k < ins.length; k++) {
+    const i = ins[k]!;
     writeAdvance(w, (i.at - prev) / cie.codeAlign);
     writeInstruction(w, i, cie);
     prev = i.at;
