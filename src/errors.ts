@@ -105,7 +105,13 @@ export type ObjfoldError =
       readonly value: number;
       readonly allowed: string;
     }
-  | { readonly _tag: "TextTooLarge"; readonly size: number; readonly max: number }
+  | {
+      readonly _tag: "TextTooLarge";
+      /** The item that took the text past the limit, when one did (not the final islands or page padding). */
+      readonly item?: number;
+      readonly size: number;
+      readonly max: number;
+    }
   /** Object bytes (ELF or `.eh_frame`) that cannot be read: truncated, bad magic, an offset or count out of range. */
   | { readonly _tag: "MalformedObject"; readonly reason: string }
   /** A well-formed object the importer cannot turn into a module (machine, CIE, section layout, unwind). */

@@ -17,6 +17,7 @@ import { HOST_CALL_BYTE, HOST_CALL_SITE_SIZE } from "../isa/pulley.js";
 import type { CallKind, Isa } from "../isa/types.js";
 import type { FunctionItem, Header, Item } from "../schema/records.js";
 import { parseTarget, type Target } from "../target.js";
+import { guardItem } from "./guard.js";
 import { alignUp, IslandMachine } from "./islands.js";
 import { NameTable } from "./names.js";
 import type { CallSite, HostCallWrite, Island, Patch, PlacedFunction, PlacedPadding, TextPlan } from "./plan.js";
@@ -66,6 +67,11 @@ class Arena {
     const index = this.items.length;
     this.items.push(item);
     if (this.failure !== undefined) return;
+    const invalid = guardItem(item);
+    if (invalid !== undefined) {
+      this.failure = { _tag: "DecodeError", issues: [{ path: ["items", index, ...invalid.path], message: invalid.message }] };
+      return;
+    }
     if (item.type === "padding") {
       // Wasmtime's `append_padding` appends the zeros through the text builder
       // (alignment 1), so a large padding gets its island first; size 0 appends nothing.
@@ -78,7 +84,7 @@ class Arena {
       }
       this.paddings.push({ item: index, offset: this.offset, size: item.size });
       this.offset += item.size;
-      if (this.offset > MAX_TEXT) this.failure = { _tag: "TextTooLarge", size: this.offset, max: MAX_TEXT };
+      if (this.offset > MAX_TEXT) this.failure = { _tag: "TextTooLarge", item: index, size: this.offset, max: MAX_TEXT };
       return;
     }
     this.failure = this.addFunction(item, index);
@@ -129,7 +135,7 @@ class Arena {
       if (m !== undefined) m.use(site, r.target, use, { call, at: site, item, function: name, offset: r.offset, kind: r.kind, target: r.target }, true);
     }
     this.offset = at + len;
-    if (this.offset > MAX_TEXT) return { _tag: "TextTooLarge", size: this.offset, max: MAX_TEXT };
+    if (this.offset > MAX_TEXT) return { _tag: "TextTooLarge", item, size: this.offset, max: MAX_TEXT };
     return undefined;
   }
 
@@ -247,33 +253,41 @@ class Arena {
   }
 }
 
-/** The fold's state after some items: a value; see the module comment. */
-export interface LayoutState {
-  readonly header: Header;
-  readonly target: Target | undefined;
-  /** How many items were folded in. */
-  readonly steps: number;
-  /** The first error met, after which steps change nothing. */
-  readonly failure: ObjfoldError | undefined;
-  /** @internal */
-  readonly arena: Arena | undefined;
-}
+let arenaOf: (s: LayoutState) => Arena | undefined;
 
-const seal = (s: Omit<LayoutState, never>): LayoutState => {
-  if (s.arena !== undefined) s.arena.tip = s;
-  return s;
-};
+/**
+ * The fold's state after some items: a value; see the module comment. Its
+ * arena is a private field: nothing outside this module can reach it.
+ */
+export class LayoutState {
+  readonly #arena: Arena | undefined;
+  constructor(
+    readonly header: Header,
+    readonly target: Target | undefined,
+    /** How many items were folded in. */
+    readonly steps: number,
+    /** The first error met, after which steps change nothing. */
+    readonly failure: ObjfoldError | undefined,
+    arena: Arena | undefined,
+  ) {
+    this.#arena = arena;
+    if (arena !== undefined) arena.tip = this;
+  }
+  static {
+    arenaOf = (s) => s.#arena;
+  }
+}
 
 /** The empty fold for a module header (a failed state if the target is unsupported). */
 export const begin = (header: Header): LayoutState => {
   const t = parseTarget(header.target);
-  if (Either.isLeft(t)) return { header, target: undefined, steps: 0, failure: t.left, arena: undefined };
-  return seal({ header, target: t.right, steps: 0, failure: undefined, arena: new Arena(header, t.right, isaOf(t.right.arch)) });
+  if (Either.isLeft(t)) return new LayoutState(header, undefined, 0, t.left, undefined);
+  return new LayoutState(header, t.right, 0, undefined, new Arena(header, t.right, isaOf(t.right.arch)));
 };
 
 /** The arena this state may extend: its own, or a replay of its prefix. */
 const own = (s: LayoutState): Arena => {
-  const a = s.arena!;
+  const a = arenaOf(s)!;
   if (a.tip === s) return a;
   const fresh = new Arena(s.header, s.target!, a.isa);
   for (let i = 0; i < s.steps; i++) fresh.add(a.items[i]!);
@@ -282,10 +296,10 @@ const own = (s: LayoutState): Arena => {
 
 /** Fold one item in. Pure: `state` itself is never changed. */
 export const step = (state: LayoutState, item: Item): LayoutState => {
-  if (state.failure !== undefined || state.arena === undefined) return state;
+  if (state.failure !== undefined || arenaOf(state) === undefined) return state;
   const a = own(state);
   a.add(item);
-  return seal({ header: state.header, target: state.target, steps: state.steps + 1, failure: a.failure, arena: a });
+  return new LayoutState(state.header, state.target, state.steps + 1, a.failure, a);
 };
 
 /**
@@ -294,14 +308,14 @@ export const step = (state: LayoutState, item: Item): LayoutState => {
  * `encodeModule`'s loop (a state object per item was 7 MB a build at 10⁵).
  */
 export const stepMany = (state: LayoutState, items: ReadonlyArray<Item>): LayoutState => {
-  if (state.failure !== undefined || state.arena === undefined || items.length === 0) return state;
+  if (state.failure !== undefined || arenaOf(state) === undefined || items.length === 0) return state;
   const a = own(state);
   let n = 0;
   while (n < items.length) {
     a.add(items[n++]!);
     if (a.failure !== undefined) break;
   }
-  return seal({ header: state.header, target: state.target, steps: state.steps + n, failure: a.failure, arena: a });
+  return new LayoutState(state.header, state.target, state.steps + n, a.failure, a);
 };
 
 /** Data-last `step`, for `pipe` and reducers. */

@@ -1,0 +1,156 @@
+/**
+ * The fold's guard against values built by hand. Items decoded by the schema
+ * always pass; a library caller can also hand `step`/`encode` an `Item` it
+ * built itself, whose `number`s the type system does not bound. The fold
+ * relies on the schema's refinements (integers, ranges, powers of two), so it
+ * checks them here, cheaply, and refuses a violation as a `DecodeError` with
+ * the field's path instead of hanging, throwing or writing wrong bytes.
+ *
+ * `laws/guard.test.ts` checks this guard accepts exactly what the schema's
+ * `Item` accepts, on valid items and on items with fields broken.
+ */
+import type { DecodeIssue } from "../errors.js";
+import type { Item } from "../schema/records.js";
+
+type Path = ReadonlyArray<string | number>;
+type Problem = { readonly path: Path; readonly message: string } | undefined;
+
+const int = (v: unknown, lo: number, hi: number): boolean => typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+const U8 = 0xff, U16 = 0xffff, U32 = 0xffffffff, I32 = 0x7fffffff;
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+const bad = (path: Path, message: string): Problem => ({ path, message });
+const need = (ok: boolean, path: Path, message: string): Problem => (ok ? undefined : bad(path, message));
+
+const isName = (v: unknown): boolean => typeof v === "string" && v.length > 0 && !v.includes("\u0000") && v.isWellFormed();
+const isAlignment = (v: unknown): boolean => int(v, 1, 0x40000000) && ((v as number) & ((v as number) - 1)) === 0;
+
+const CALL_KINDS = new Set(["X86CallPCRel4", "Arm64Call", "RiscvCallPlt", "S390xPLTRel32Dbl", "S390xPCRel32Dbl", "PulleyPcRel"]);
+
+/** Fields of each SystemV op and their ranges. */
+const CFA_FIELDS: ReadonlyMap<string, ReadonlyArray<readonly [string, number, number] | readonly [string, "boolean"]>> = new Map([
+  ["cfa", [["register", 0, U16], ["offset", -I32 - 1, I32]]],
+  ["cfaRegister", [["register", 0, U16]]],
+  ["cfaOffset", [["offset", -I32 - 1, I32]]],
+  ["restore", [["register", 0, U16]]],
+  ["undefined", [["register", 0, U16]]],
+  ["sameValue", [["register", 0, U16]]],
+  ["offset", [["register", 0, U16], ["offset", -I32 - 1, I32]]],
+  ["valOffset", [["register", 0, U16], ["offset", -I32 - 1, I32]]],
+  ["register", [["register", 0, U16], ["fromRegister", 0, U16]]],
+  ["rememberState", []],
+  ["restoreState", []],
+  ["argsSize", [["size", 0, U32]]],
+  ["aarch64SetPointerAuth", [["returnAddresses", "boolean"]]],
+]);
+
+const WIN_X64_FIELDS: ReadonlyMap<string, ReadonlyArray<string>> = new Map([
+  ["pushRegister", ["at", "register"]],
+  ["saveReg", ["at", "register", "stackOffset"]],
+  ["saveXmm", ["at", "register", "stackOffset"]],
+  ["stackAlloc", ["at", "size"]],
+  ["setFpRegister", ["at"]],
+]);
+
+const WIN_ARM64_FIELDS: ReadonlyMap<string, ReadonlyArray<string>> = new Map([
+  ["saveReg", ["register", "stackOffset", "isPair"]],
+  ["saveFReg", ["register", "stackOffset", "isPair"]],
+  ["saveFpLrPair", ["stackOffset"]],
+  ["allocS", ["size"]],
+  ["allocM", ["size"]],
+  ["allocL", ["size"]],
+  ["pacSignLr", []],
+  ["setFp", []],
+  ["addFp", ["offset"]],
+]);
+
+const fields = (o: Record<string, unknown>, spec: ReadonlyArray<string>, path: Path): Problem => {
+  for (const f of spec) {
+    const v = o[f];
+    if (f === "isPair" ? typeof v !== "boolean" : !int(v, 0, SAFE)) return bad([...path, f], f === "isPair" ? "must be a boolean" : "must be a non-negative integer");
+  }
+  return undefined;
+};
+
+const unwindProblem = (u: unknown, path: Path): Problem => {
+  if (typeof u !== "object" || u === null) return bad(path, "must be an object");
+  const o = u as Record<string, unknown>;
+  switch (o.kind) {
+    case "systemv": {
+      if (!int(o.length, 0, U32)) return bad([...path, "length"], "must be a u32");
+      if (!Array.isArray(o.instructions)) return bad([...path, "instructions"], "must be an array");
+      for (let k = 0; k < o.instructions.length; k++) {
+        const i = o.instructions[k] as Record<string, unknown> | null;
+        const p = [...path, "instructions", k];
+        if (typeof i !== "object" || i === null) return bad(p, "must be an object");
+        if (!int(i.at, 0, U32)) return bad([...p, "at"], "must be a u32");
+        const spec = CFA_FIELDS.get(i.op as string);
+        if (spec === undefined) return bad([...p, "op"], "is not a SystemV instruction");
+        for (const f of spec) {
+          const v = i[f[0]];
+          const ok = f[1] === "boolean" ? typeof v === "boolean" : int(v, f[1], f[2] as number);
+          if (!ok) return bad([...p, f[0]], "is out of range");
+        }
+      }
+      return undefined;
+    }
+    case "windowsX64": {
+      for (const f of ["flags", "prologueSize", "frameRegisterOffset"])
+        if (!int(o[f], 0, SAFE)) return bad([...path, f], "must be a non-negative integer");
+      if (o.frameRegister !== null && !int(o.frameRegister, 0, SAFE)) return bad([...path, "frameRegister"], "must be null or a non-negative integer");
+      if (!Array.isArray(o.codes)) return bad([...path, "codes"], "must be an array");
+      for (let k = 0; k < o.codes.length; k++) {
+        const c = o.codes[k] as Record<string, unknown> | null;
+        if (typeof c !== "object" || c === null) return bad([...path, "codes", k], "must be an object");
+        const spec = WIN_X64_FIELDS.get(c.op as string);
+        if (spec === undefined) return bad([...path, "codes", k, "op"], "is not a Windows x64 code");
+        const p = fields(c, spec, [...path, "codes", k]);
+        if (p !== undefined) return p;
+      }
+      return undefined;
+    }
+    case "windowsArm64": {
+      if (!Array.isArray(o.codes)) return bad([...path, "codes"], "must be an array");
+      for (let k = 0; k < o.codes.length; k++) {
+        const c = o.codes[k] as Record<string, unknown> | null;
+        if (typeof c !== "object" || c === null) return bad([...path, "codes", k], "must be an object");
+        const spec = WIN_ARM64_FIELDS.get(c.op as string);
+        if (spec === undefined) return bad([...path, "codes", k, "op"], "is not a Windows ARM64 code");
+        const p = fields(c, spec, [...path, "codes", k]);
+        if (p !== undefined) return p;
+      }
+      return undefined;
+    }
+    default:
+      return bad([...path, "kind"], "is not an unwind kind");
+  }
+};
+
+const itemProblem = (item: Item): Problem => {
+  if (typeof item !== "object" || item === null) return bad([], "must be an object");
+  const o = item as unknown as Record<string, unknown>;
+  if (o.type === "padding") return need(int(o.size, 0, SAFE), ["size"], "must be a non-negative integer");
+  if (o.type !== "function") return bad(["type"], "must be \"function\" or \"padding\"");
+  if (!isName(o.name)) return bad(["name"], "must be a non-empty string without NUL or unpaired surrogates");
+  if (!(o.body instanceof Uint8Array)) return bad(["body"], "must be a Uint8Array");
+  if (!isAlignment(o.alignment)) return bad(["alignment"], "must be a power of two from 1 to 2^30");
+  if (!Array.isArray(o.relocations)) return bad(["relocations"], "must be an array");
+  for (let k = 0; k < o.relocations.length; k++) {
+    const r = o.relocations[k] as Record<string, unknown> | null;
+    const p = ["relocations", k];
+    if (typeof r !== "object" || r === null) return bad(p, "must be an object");
+    if (!int(r.offset, 0, U32)) return bad([...p, "offset"], "must be a u32");
+    if (!int(r.addend, -SAFE, SAFE)) return bad([...p, "addend"], "must be an integer");
+    if (r.kind === "PulleyCallIndirectHost") {
+      if (!int(r.hostCall, 0, U8)) return bad([...p, "hostCall"], "must be a u8");
+    } else if (!CALL_KINDS.has(r.kind as string)) return bad([...p, "kind"], "is not a relocation kind");
+    else if (!isName(r.target)) return bad([...p, "target"], "must be a function name");
+  }
+  return o.unwind === undefined ? undefined : unwindProblem(o.unwind, ["unwind"]);
+};
+
+/** The problem with an item the schema would refuse, as a decode issue; undefined for a valid item. */
+export const guardItem = (item: Item): DecodeIssue | undefined => {
+  const p = itemProblem(item);
+  return p === undefined ? undefined : { path: p.path, message: p.message };
+};
