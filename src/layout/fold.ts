@@ -41,6 +41,8 @@ class Arena {
   readonly items: Item[] = [];
   offset = 0;
   failure: ObjfoldError | undefined = undefined;
+  /** The last item's unwind record, checked by the guard (see `guardItem`). */
+  private checkedUnwind: unknown = undefined;
   readonly functions: PlacedFunction[] = [];
   /** Name → function index (a `Map`'s get/set, faster here: see names.ts). */
   readonly names = new NameTable();
@@ -67,11 +69,12 @@ class Arena {
     const index = this.items.length;
     this.items.push(item);
     if (this.failure !== undefined) return;
-    const invalid = guardItem(item);
+    const invalid = guardItem(item, this.checkedUnwind);
     if (invalid !== undefined) {
       this.failure = { _tag: "DecodeError", issues: [{ path: ["items", index, ...invalid.path], message: invalid.message }] };
       return;
     }
+    if (item.type === "function") this.checkedUnwind = item.unwind;
     if (item.type === "padding") {
       // Wasmtime's `append_padding` appends the zeros through the text builder
       // (alignment 1), so a large padding gets its island first; size 0 appends nothing.

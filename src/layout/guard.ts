@@ -64,10 +64,12 @@ const WIN_ARM64_FIELDS: ReadonlyMap<string, ReadonlyArray<string>> = new Map([
   ["addFp", ["offset"]],
 ]);
 
-const fields = (o: Record<string, unknown>, spec: ReadonlyArray<string>, path: Path): Problem => {
+/** The fields of Windows code `k` under `path`. */
+const fields = (o: Record<string, unknown>, spec: ReadonlyArray<string>, path: Path, k: number): Problem => {
   for (const f of spec) {
     const v = o[f];
-    if (f === "isPair" ? typeof v !== "boolean" : !int(v, 0, SAFE)) return bad([...path, f], f === "isPair" ? "must be a boolean" : "must be a non-negative integer");
+    if (f === "isPair" ? typeof v !== "boolean" : !int(v, 0, SAFE))
+      return bad([...path, "codes", k, f], f === "isPair" ? "must be a boolean" : "must be a non-negative integer");
   }
   return undefined;
 };
@@ -79,17 +81,19 @@ const unwindProblem = (u: unknown, path: Path): Problem => {
     case "systemv": {
       if (!int(o.length, 0, U32)) return bad([...path, "length"], "must be a u32");
       if (!Array.isArray(o.instructions)) return bad([...path, "instructions"], "must be an array");
-      for (let k = 0; k < o.instructions.length; k++) {
-        const i = o.instructions[k] as Record<string, unknown> | null;
-        const p = [...path, "instructions", k];
-        if (typeof i !== "object" || i === null) return bad(p, "must be an object");
-        if (!int(i.at, 0, U32)) return bad([...p, "at"], "must be a u32");
+      // Paths are built only for a problem: this loop runs for every instruction of every function.
+      const ins = o.instructions;
+      for (let k = 0; k < ins.length; k++) {
+        const i = ins[k] as Record<string, unknown> | null;
+        if (typeof i !== "object" || i === null) return bad([...path, "instructions", k], "must be an object");
+        if (!int(i.at, 0, U32)) return bad([...path, "instructions", k, "at"], "must be a u32");
         const spec = CFA_FIELDS.get(i.op as string);
-        if (spec === undefined) return bad([...p, "op"], "is not a SystemV instruction");
-        for (const f of spec) {
-          const v = i[f[0]];
-          const ok = f[1] === "boolean" ? typeof v === "boolean" : int(v, f[1], f[2] as number);
-          if (!ok) return bad([...p, f[0]], "is out of range");
+        if (spec === undefined) return bad([...path, "instructions", k, "op"], "is not a SystemV instruction");
+        for (let f = 0; f < spec.length; f++) {
+          const field = spec[f]!;
+          const v = i[field[0]];
+          const ok = field[1] === "boolean" ? typeof v === "boolean" : int(v, field[1], field[2] as number);
+          if (!ok) return bad([...path, "instructions", k, field[0]], "is out of range");
         }
       }
       return undefined;
@@ -104,7 +108,7 @@ const unwindProblem = (u: unknown, path: Path): Problem => {
         if (typeof c !== "object" || c === null) return bad([...path, "codes", k], "must be an object");
         const spec = WIN_X64_FIELDS.get(c.op as string);
         if (spec === undefined) return bad([...path, "codes", k, "op"], "is not a Windows x64 code");
-        const p = fields(c, spec, [...path, "codes", k]);
+        const p = fields(c, spec, path, k);
         if (p !== undefined) return p;
       }
       return undefined;
@@ -116,7 +120,7 @@ const unwindProblem = (u: unknown, path: Path): Problem => {
         if (typeof c !== "object" || c === null) return bad([...path, "codes", k], "must be an object");
         const spec = WIN_ARM64_FIELDS.get(c.op as string);
         if (spec === undefined) return bad([...path, "codes", k, "op"], "is not a Windows ARM64 code");
-        const p = fields(c, spec, [...path, "codes", k]);
+        const p = fields(c, spec, path, k);
         if (p !== undefined) return p;
       }
       return undefined;
@@ -126,7 +130,7 @@ const unwindProblem = (u: unknown, path: Path): Problem => {
   }
 };
 
-const itemProblem = (item: Item): Problem => {
+const itemProblem = (item: Item, checkedUnwind: unknown): Problem => {
   if (typeof item !== "object" || item === null) return bad([], "must be an object");
   const o = item as unknown as Record<string, unknown>;
   if (o.type === "padding") return need(int(o.size, 0, SAFE), ["size"], "must be a non-negative integer");
@@ -135,22 +139,29 @@ const itemProblem = (item: Item): Problem => {
   if (!(o.body instanceof Uint8Array)) return bad(["body"], "must be a Uint8Array");
   if (!isAlignment(o.alignment)) return bad(["alignment"], "must be a power of two from 1 to 2^30");
   if (!Array.isArray(o.relocations)) return bad(["relocations"], "must be an array");
-  for (let k = 0; k < o.relocations.length; k++) {
-    const r = o.relocations[k] as Record<string, unknown> | null;
-    const p = ["relocations", k];
-    if (typeof r !== "object" || r === null) return bad(p, "must be an object");
-    if (!int(r.offset, 0, U32)) return bad([...p, "offset"], "must be a u32");
-    if (!int(r.addend, -SAFE, SAFE)) return bad([...p, "addend"], "must be an integer");
+  const relocs = o.relocations;
+  for (let k = 0; k < relocs.length; k++) {
+    const r = relocs[k] as Record<string, unknown> | null;
+    if (typeof r !== "object" || r === null) return bad(["relocations", k], "must be an object");
+    if (!int(r.offset, 0, U32)) return bad(["relocations", k, "offset"], "must be a u32");
+    if (!int(r.addend, -SAFE, SAFE)) return bad(["relocations", k, "addend"], "must be an integer");
     if (r.kind === "PulleyCallIndirectHost") {
-      if (!int(r.hostCall, 0, U8)) return bad([...p, "hostCall"], "must be a u8");
-    } else if (!CALL_KINDS.has(r.kind as string)) return bad([...p, "kind"], "is not a relocation kind");
-    else if (!isName(r.target)) return bad([...p, "target"], "must be a function name");
+      if (!int(r.hostCall, 0, U8)) return bad(["relocations", k, "hostCall"], "must be a u8");
+    } else if (!CALL_KINDS.has(r.kind as string)) return bad(["relocations", k, "kind"], "is not a relocation kind");
+    else if (!isName(r.target)) return bad(["relocations", k, "target"], "must be a function name");
   }
-  return o.unwind === undefined ? undefined : unwindProblem(o.unwind, ["unwind"]);
+  // A frozen unwind record already checked (the decoder hands out one frozen value for equal records) needs no second look.
+  if (o.unwind === undefined || (o.unwind === checkedUnwind && Object.isFrozen(o.unwind))) return undefined;
+  return unwindProblem(o.unwind, ["unwind"]);
 };
 
-/** The problem with an item the schema would refuse, as a decode issue; undefined for a valid item. */
-export const guardItem = (item: Item): DecodeIssue | undefined => {
-  const p = itemProblem(item);
+/**
+ * The problem with an item the schema would refuse, as a decode issue;
+ * undefined for a valid item. `checkedUnwind` is an unwind record the caller
+ * already checked (the previous item's): if it is frozen and this item
+ * carries the same one, it is not walked again.
+ */
+export const guardItem = (item: Item, alreadyChecked?: unknown): DecodeIssue | undefined => {
+  const p = itemProblem(item, alreadyChecked);
   return p === undefined ? undefined : { path: p.path, message: p.message };
 };
