@@ -131,6 +131,32 @@ export class IslandMachine {
       return undefined;
     };
 
+    // The usual last island of a module that needed none before: every label
+    // known and in reach, so no veneer. Patch in insertion order without the
+    // heap; the bytes are the same (fixups at one site share a deadline, so
+    // the heap keeps their order too). Measured: 110 of 265 ms at 10^5 calls.
+    if (!force && this.heap.length === 0 && this.pending.length > 0) {
+      const p = this.pending;
+      const labels = new Float64Array(p.length);
+      let direct = true;
+      for (let k = 0; k < p.length; k++) {
+        const f = p[k]!;
+        const label = labelOf(f.label);
+        if (label === undefined || label - f.at > f.use.maxPos || f.at - label > f.use.maxNeg) {
+          direct = false;
+          break;
+        }
+        labels[k] = label;
+      }
+      if (direct) {
+        for (let k = 0; k < p.length; k++) this.patches.push({ at: p[k]!.at, use: p[k]!.use, label: labels[k]! });
+        this.handled += p.length;
+        this.pending = [];
+        this.pendingDeadline = MAX;
+        return cur;
+      }
+    }
+
     // (1) Everything unresolved in one deadline-ordered heap.
     for (const f of this.pending) this.push(f);
     this.pending = [];
