@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Either } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
+import { ARCH_CFLAGS, FIXTURE_CFLAGS } from "./support/loader.js";
 import { describe as describeError, type ObjfoldError } from "../src/errors.js";
 import { readElf } from "../src/elf/read.js";
 import { importObject, moduleToJsonLines, renderJsonLines } from "../src/importer/index.js";
@@ -57,22 +58,14 @@ describe("importing the shared fixtures", () => {
 
 // ---------------------------------------------------------------- refusals, from real gcc output
 
-const COMPILERS: Record<ArchName, { cc: string; flags: string[] }> = {
-  x86_64: { cc: "gcc", flags: [] },
-  aarch64: { cc: "aarch64-linux-gnu-gcc", flags: ["-mbranch-protection=none"] },
-  riscv64: { cc: "riscv64-linux-gnu-gcc", flags: ["-march=rv64gc", "-mabi=lp64d", "-mno-relax"] },
-  s390x: { cc: "s390x-linux-gnu-gcc", flags: [] },
+const COMPILERS: Record<ArchName, { cc: string; flags: readonly string[] }> = {
+  x86_64: { cc: "gcc", flags: ARCH_CFLAGS.x86_64 },
+  aarch64: { cc: "aarch64-linux-gnu-gcc", flags: ARCH_CFLAGS.aarch64 },
+  riscv64: { cc: "riscv64-linux-gnu-gcc", flags: ARCH_CFLAGS.riscv64 },
+  s390x: { cc: "s390x-linux-gnu-gcc", flags: ARCH_CFLAGS.s390x },
 };
-const COMMON_FLAGS = [
-  "-O2",
-  "-fno-pic",
-  "-ffunction-sections",
-  "-fasynchronous-unwind-tables",
-  "-fno-stack-protector",
-  "-fno-jump-tables",
-  "-fno-tree-loop-distribute-patterns",
-  "-fno-exceptions",
-];
+/** The fixtures' flags (fixtures/README.md), kept in one place: test/support/loader.ts. */
+const COMMON_FLAGS: readonly string[] = FIXTURE_CFLAGS;
 
 const work = mkdtempSync(join(tmpdir(), "objfold-import-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -30,7 +30,7 @@
 import type { ByteWriter } from "../bytes/writer.js";
 import type { ObjfoldError } from "../errors.js";
 import type { WindowsArm64Unwind, WinArm64Code } from "../schema/records.js";
-import type { UnwindSource } from "./windowsX64.js";
+import { outOfRange, type UnwindSource } from "./windowsX64.js";
 
 // ---------------------------------------------------------------- wire constants (MS-A64 names)
 
@@ -65,17 +65,6 @@ export const MAX_EXTENDED_CODE_WORDS = 255;
 export const MAX_FRAGMENT_LENGTH = ((1 << FUNCTION_LENGTH_BITS) - 1) * 4;
 
 // ---------------------------------------------------------------- validation
-
-const outOfRange = (src: UnwindSource, index: number, code: string, field: string, value: number, allowed: string): ObjfoldError => ({
-  _tag: "UnwindValueOutOfRange",
-  item: src.item,
-  function: src.name,
-  index,
-  code,
-  field,
-  value,
-  allowed,
-});
 
 const fits = (v: number, min: number, max: number, step = 1): boolean => Number.isSafeInteger(v) && v >= min && v <= max && v % step === 0;
 

@@ -101,7 +101,8 @@ export interface UnwindSource {
   readonly name: string;
 }
 
-const outOfRange = (src: UnwindSource, index: number, code: string, field: string, value: number, allowed: string): ObjfoldError => ({
+/** An `UnwindValueOutOfRange` naming the function, the code and the field (shared by both Windows encoders). */
+export const outOfRange = (src: UnwindSource, index: number, code: string, field: string, value: number, allowed: string): ObjfoldError => ({
   _tag: "UnwindValueOutOfRange",
   item: src.item,
   function: src.name,
