@@ -18,17 +18,18 @@ export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSec
   if (target.unwindAbi === "systemv") {
     // The fold refused unwind records of another ABI, so every one here is SystemV.
     const cie = cieOf(target.arch);
-    if (cie === undefined || !text.functions.some((f) => f.fn.unwind !== undefined)) return Either.right([]);
-    return Either.map(planEhFrameOfFunctions(cie, text.functions), (p) => [
+    if (cie === undefined || !text.fns.unwind.some((u) => u !== undefined)) return Either.right([]);
+    return Either.map(planEhFrameOfFunctions(cie, text.fns), (p) => [
       { name: ".eh_frame", align: 1, size: p.size, write: (w) => writeEhFrame(w, p, text.textSize) } satisfies ExtraSection,
     ]);
   }
   if (target.unwindAbi === "none") return Either.right([]);
   // Windows: `.xdata` right after the page-padded text, `.pdata` right after it (reference §10).
   const fns: WinUnwindFunction[] = [];
-  for (const f of text.functions) {
-    const u = f.fn.unwind;
-    if (u !== undefined && u.kind !== "systemv") fns.push({ item: f.item, name: f.fn.name, offset: f.offset, length: f.fn.body.length, unwind: u });
+  const f = text.fns;
+  for (let k = 0; k < f.count; k++) {
+    const u = f.unwind[k];
+    if (u !== undefined && u.kind !== "systemv") fns.push({ item: f.item[k]!, name: f.name[k]!, offset: f.offset[k]!, length: f.length[k]!, unwind: u });
   }
   if (fns.length === 0) return Either.right([]);
   const arch = target.arch === "aarch64" ? "aarch64" : "x86_64";

@@ -54,8 +54,9 @@ const TEXT_INDEX = 1;
 
 export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>): ObjectPlan => {
   const { target, header } = text;
-  const symbols = header.symbols ? text.functions : [];
-  const strtab = buildStringTable(symbols.map((f) => f.fn.name));
+  const { name, count } = text.fns;
+  const symbols: ReadonlyArray<string> = !header.symbols ? [] : name.length === count ? name : name.slice(0, count);
+  const strtab = buildStringTable(symbols);
   const names = [".text", ...extras.map((e) => e.name), ".symtab", ".strtab", ".shstrtab"];
   const shstrtab = buildStringTable(names);
 
@@ -167,19 +168,24 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
   // .text: bodies, host-call bytes, patches, veneers. Alignment fill and page padding stay zero.
   const base = sections[TEXT_INDEX]!.offset;
   const buf = w.buf;
-  // Indexed loops: these run once per function or call (docs/performance.md).
-  const fns = text.functions;
-  for (let k = 0; k < fns.length; k++) {
-    const f = fns[k]!;
-    buf.set(f.fn.body, base + f.offset);
-  }
+  // Indexed loops over the plan's columns: these run once per function or call (docs/performance.md).
+  const fns = text.fns;
+  text.text.copyInto(buf, base, text.textLength, fns.offset);
   for (const h of text.hostCalls) buf[base + h.at] = h.value;
   for (const i of text.islands) for (const v of i.veneers) v.use.veneer!.write(buf, base + v.offset);
-  const patches = text.patches;
-  for (let k = 0; k < patches.length; k++) {
-    const p = patches[k]!;
-    p.use.patch(buf, base + p.at, p.label - p.at);
-  }
+  const p = text.patchColumns;
+  const pAt = p.at, pLabel = p.label, pUse = p.use, uses = p.uses;
+  if (uses.length === 1) {
+    const patch = uses[0]!.patch;
+    for (let k = 0; k < p.count; k++) {
+      const at = pAt[k]!;
+      patch(buf, base + at, pLabel[k]! - at);
+    }
+  } else
+    for (let k = 0; k < p.count; k++) {
+      const at = pAt[k]!;
+      uses[pUse[k]!]!.patch(buf, base + at, pLabel[k]! - at);
+    }
 
   plan.extras.forEach((e, k) => {
     const s = sections[TEXT_INDEX + 1 + k]!;
@@ -192,14 +198,14 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
   w.pos = plan.symtabOffset + E.SYM_SIZE;
   if (text.header.symbols) {
     const names = plan.strtab.offsets;
-    for (let k = 0; k < fns.length; k++) {
-      const f = fns[k]!;
+    const offsets = fns.offset, lengths = fns.length;
+    for (let k = 0; k < fns.count; k++) {
       w.u32(names[k]!);
       w.u8((E.STB_LOCAL << 4) | E.STT_FUNC);
       w.u8(E.STV_DEFAULT);
       w.u16(TEXT_INDEX);
-      w.i64(f.offset);
-      w.i64(f.fn.body.length);
+      w.i64(offsets[k]!);
+      w.i64(lengths[k]!);
     }
   }
   w.expect(plan.symtabOffset + plan.symbolCount * E.SYM_SIZE, ".symtab");

@@ -15,45 +15,66 @@ import type { ObjfoldError } from "../errors.js";
 import { isaOf } from "../isa/index.js";
 import { HOST_CALL_BYTE, HOST_CALL_SITE_SIZE } from "../isa/pulley.js";
 import type { CallKind, Isa } from "../isa/types.js";
-import type { FunctionItem, Header, Item } from "../schema/records.js";
+import type { FunctionItem, Header, Item, Relocation, Unwind } from "../schema/records.js";
 import { parseTarget, type Target } from "../target.js";
+import { f64, i32, u32, u8 } from "./columns.js";
 import { guardItem } from "./guard.js";
-import { alignUp, IslandMachine } from "./islands.js";
+import { alignUp, type FixupOrigin, IslandMachine, PatchBuilder } from "./islands.js";
 import { NameTable } from "./names.js";
-import type { CallSite, HostCallWrite, Island, Patch, PlacedFunction, PlacedPadding, TextPlan } from "./plan.js";
+import {
+  type FunctionColumns,
+  type HostCallWrite,
+  type Island,
+  type PlacedPadding,
+  RELOCATION_KINDS,
+  type RelocationColumns,
+  relocationsOf,
+  TextPlan,
+} from "./plan.js";
+import { TextStore } from "./textStore.js";
 
 /** Text offsets are u32, as in Cranelift's MachBuffer. */
 export const MAX_TEXT = 0xffffffff;
 
-interface DraftCall {
-  readonly caller: number;
-  readonly item: number;
-  readonly function: string;
-  readonly offset: number;
-  readonly kind: string;
-  readonly targetName: string;
-  readonly at: number;
-  readonly useIndex: number;
-}
-
+/** Rows grow as items are stepped; `seal` hands the filled prefixes to the plan. */
 class Arena {
   tip: LayoutState | undefined = undefined;
-  readonly items: Item[] = [];
   offset = 0;
   failure: ObjfoldError | undefined = undefined;
   /** The last item's unwind record, checked by the guard (see `guardItem`). */
   private checkedUnwind: unknown = undefined;
-  readonly functions: PlacedFunction[] = [];
+  /** Per item: its function index, or −1 − its padding index (what a fork's replay rebuilds items from). */
+  private readonly itemRef = i32();
+  // Functions, by function index.
+  private readonly fnOffset = u32();
+  private readonly fnLength = u32();
+  private readonly fnItem = i32();
+  private readonly fnAlign = u32();
+  private readonly fnName: string[] = [];
+  private readonly fnUnwind: (Unwind | undefined)[] = [];
+  private readonly fnReloc = i32();
+  private readonly text = new TextStore();
+  // Relocations of every kind, in item order.
+  private readonly rOffset = u32();
+  private readonly rKind = u8();
+  private readonly rTarget: (string | undefined)[] = [];
+  private readonly rAddend = f64();
+  private readonly rHost = u8();
+  // Calls (the call relocations), by call index.
+  private readonly cFn = i32();
+  private readonly cReloc = i32();
+  private readonly cAt = u32();
   /** Name → function index (a `Map`'s get/set, faster here: see names.ts). */
   readonly names = new NameTable();
-  readonly paddings: PlacedPadding[] = [];
-  readonly calls: DraftCall[] = [];
-  readonly hostCalls: HostCallWrite[] = [];
+  private readonly paddings: PlacedPadding[] = [];
+  private readonly hostCalls: HostCallWrite[] = [];
+  private readonly patches = new PatchBuilder();
   readonly machine: IslandMachine | undefined;
-  readonly uses: CallKind[] = [];
+  /** The call kind of each relocation kind code, for this ISA. */
+  private readonly callKindOf: (CallKind | undefined)[];
   readonly labelOf = (name: string): number | undefined => {
     const i = this.names.get(name);
-    return i === undefined ? undefined : this.functions[i]!.offset;
+    return i === undefined ? undefined : this.fnOffset.data[i];
   };
 
   constructor(
@@ -62,12 +83,68 @@ class Arena {
     readonly isa: Isa,
   ) {
     const veneers = [...isa.calls.values()].some((k) => k.use.veneer !== undefined);
-    this.machine = veneers ? new IslandMachine(isa.worstCaseVeneer) : undefined;
+    this.machine = veneers ? new IslandMachine(isa.worstCaseVeneer, this.patches, (call) => this.origin(call)) : undefined;
+    this.callKindOf = RELOCATION_KINDS.map((k) => isa.calls.get(k));
+  }
+
+  get steps(): number {
+    return this.itemRef.length;
+  }
+
+  /** The call's site, for errors. */
+  private origin(call: number): FixupOrigin {
+    const fn = this.cFn.data[call]!;
+    const row = this.cReloc.data[call]!;
+    return {
+      at: this.cAt.data[call]!,
+      item: this.fnItem.data[fn]!,
+      function: this.fnName[fn]!,
+      offset: this.rOffset.data[row]!,
+      kind: RELOCATION_KINDS[this.rKind.data[row]!]!,
+      target: this.rTarget[row]!,
+    };
+  }
+
+  /** Item `i` as it was stepped (rebuilt from the rows: equal, not the same object). */
+  itemAt(i: number): Item {
+    const ref = this.itemRef.data[i]!;
+    if (ref < 0) return { type: "padding", size: this.paddings[-1 - ref]!.size };
+    const k = ref;
+    const to = k + 1 < this.fnReloc.length ? this.fnReloc.data[k + 1]! : this.rOffset.length;
+    const base = {
+      type: "function" as const,
+      name: this.fnName[k]!,
+      body: this.text.body(k, this.fnOffset.data[k]!, this.fnLength.data[k]!),
+      alignment: this.fnAlign.data[k]!,
+      relocations: relocationsOf(this.relocationColumns(), this.fnReloc.data[k]!, to),
+    };
+    const unwind = this.fnUnwind[k];
+    return unwind === undefined ? base : { ...base, unwind };
+  }
+
+  private functionColumns(count: number): FunctionColumns {
+    // relocStart needs one row past the last function: the relocation count so far.
+    const starts = new Int32Array(count + 1);
+    starts.set(this.fnReloc.data.subarray(0, count));
+    starts[count] = count < this.fnReloc.length ? this.fnReloc.data[count]! : this.rOffset.length;
+    return {
+      count,
+      offset: this.fnOffset.view().subarray(0, count),
+      length: this.fnLength.view().subarray(0, count),
+      item: this.fnItem.view().subarray(0, count),
+      alignment: this.fnAlign.view().subarray(0, count),
+      name: this.fnName,
+      unwind: this.fnUnwind,
+      relocStart: starts,
+    };
+  }
+
+  private relocationColumns(): RelocationColumns {
+    return { offset: this.rOffset.view(), kind: this.rKind.view(), target: this.rTarget, addend: this.rAddend.view(), hostCall: this.rHost.view() };
   }
 
   add(item: Item): void {
-    const index = this.items.length;
-    this.items.push(item);
+    const index = this.itemRef.length;
     if (this.failure !== undefined) return;
     const invalid = guardItem(item, this.checkedUnwind);
     if (invalid !== undefined) {
@@ -85,6 +162,7 @@ class Arena {
           return;
         }
       }
+      this.itemRef.push(-1 - this.paddings.length);
       this.paddings.push({ item: index, offset: this.offset, size: item.size });
       this.offset += item.size;
       if (this.offset > MAX_TEXT) this.failure = { _tag: "TextTooLarge", item: index, size: this.offset, max: MAX_TEXT };
@@ -94,51 +172,85 @@ class Arena {
   }
 
   private addFunction(fn: FunctionItem, item: number): ObjfoldError | undefined {
-    const { target, isa } = this;
+    const { target } = this;
     const name = fn.name;
     if (fn.alignment > target.textAlign)
       return { _tag: "AlignmentTooLarge", item, function: name, alignment: fn.alignment, textAlign: target.textAlign };
     const first = this.names.get(name);
-    if (first !== undefined) return { _tag: "DuplicateName", item, name, firstItem: this.functions[first]!.item };
-    const len = fn.body.length;
+    if (first !== undefined) return { _tag: "DuplicateName", item, name, firstItem: this.fnItem.data[first]! };
+    const body = fn.body;
+    const len = body.length;
     const m = this.machine;
     const island = this.islandBefore(len, fn.alignment, name);
     if (island !== undefined) return island;
-    const at = alignUp(this.offset, fn.alignment);
-    const index = this.functions.length;
-    this.names.set(name, index);
-    this.functions.push({ index, item, offset: at, fn });
     if (fn.unwind !== undefined && fn.unwind.kind !== target.unwindAbi)
       return { _tag: "UnwindKindNotForTarget", item, function: name, kind: fn.unwind.kind, expected: target.unwindAbi };
+    const at = alignUp(this.offset, fn.alignment);
+    // Check every relocation before anything of this function is kept: a failed step keeps nothing of it.
     // An indexed loop: `for…of` here allocated an iterator and its results per function (12 MB a build at 10⁵; docs/performance.md).
     const relocations = fn.relocations;
     for (let k = 0; k < relocations.length; k++) {
+      const e = this.checkRelocation(relocations[k]!, at, len, item, name);
+      if (e !== undefined) return e;
+    }
+    const index = this.fnOffset.length;
+    this.itemRef.push(index);
+    this.names.set(name, index);
+    this.fnOffset.push(at);
+    this.fnLength.push(len);
+    this.fnItem.push(item);
+    this.fnAlign.push(fn.alignment);
+    this.fnName.push(name);
+    this.fnUnwind.push(fn.unwind);
+    this.fnReloc.push(this.rOffset.length);
+    this.text.put(at, body);
+    for (let k = 0; k < relocations.length; k++) {
       const r = relocations[k]!;
+      const row = this.rOffset.length;
+      const code = KIND_CODE[r.kind]!;
+      this.rOffset.push(r.offset);
+      this.rKind.push(code);
+      this.rAddend.push(r.addend);
       if (r.kind === "PulleyCallIndirectHost") {
-        if (target.arch !== "pulley") return { _tag: "RelocationKindNotForTarget", item, function: name, offset: r.offset, kind: r.kind, arch: target.arch };
-        if (r.addend !== 0) return { _tag: "RelocationAddend", item, function: name, offset: r.offset, kind: r.kind, addend: r.addend, expected: 0 };
-        if (r.offset + HOST_CALL_SITE_SIZE > len)
-          return { _tag: "SiteOutsideBody", item, function: name, offset: r.offset, kind: r.kind, siteSize: HOST_CALL_SITE_SIZE, bodyLength: len };
+        this.rTarget.push(undefined);
+        this.rHost.push(r.hostCall);
         this.hostCalls.push({ at: at + r.offset + HOST_CALL_BYTE, value: r.hostCall });
         continue;
       }
-      const ck = isa.calls.get(r.kind);
-      if (ck === undefined) return { _tag: "RelocationKindNotForTarget", item, function: name, offset: r.offset, kind: r.kind, arch: target.arch };
-      if (ck.addend !== "any" && r.addend !== ck.addend)
-        return { _tag: "RelocationAddend", item, function: name, offset: r.offset, kind: r.kind, addend: r.addend, expected: ck.addend };
-      const use = ck.use;
-      if (r.offset + use.siteSize > len)
-        return { _tag: "SiteOutsideBody", item, function: name, offset: r.offset, kind: r.kind, siteSize: use.siteSize, bodyLength: len };
+      this.rTarget.push(r.target);
+      this.rHost.push(0);
       const site = at + r.offset;
-      if (site % use.align !== 0)
-        return { _tag: "MisalignedCallSite", item, function: name, offset: r.offset, kind: r.kind, align: use.align, which: "site", textOffset: site };
-      const call = this.calls.length;
-      this.calls.push({ caller: index, item, function: name, offset: r.offset, kind: r.kind, targetName: r.target, at: site, useIndex: 0 });
-      this.uses.push(ck);
-      if (m !== undefined) m.use(site, r.target, use, { call, at: site, item, function: name, offset: r.offset, kind: r.kind, target: r.target }, true);
+      const call = this.cAt.length;
+      this.cFn.push(index);
+      this.cReloc.push(row);
+      this.cAt.push(site);
+      if (m !== undefined) m.use(site, r.target, this.callKindOf[code]!.use, call, true);
     }
     this.offset = at + len;
     if (this.offset > MAX_TEXT) return { _tag: "TextTooLarge", item, size: this.offset, max: MAX_TEXT };
+    return undefined;
+  }
+
+  /** A relocation of a function placed at `at` with a body of `len` bytes: its problem, if it has one. */
+  private checkRelocation(r: Relocation, at: number, len: number, item: number, name: string): ObjfoldError | undefined {
+    const { target } = this;
+    if (r.kind === "PulleyCallIndirectHost") {
+      if (target.arch !== "pulley") return { _tag: "RelocationKindNotForTarget", item, function: name, offset: r.offset, kind: r.kind, arch: target.arch };
+      if (r.addend !== 0) return { _tag: "RelocationAddend", item, function: name, offset: r.offset, kind: r.kind, addend: r.addend, expected: 0 };
+      if (r.offset + HOST_CALL_SITE_SIZE > len)
+        return { _tag: "SiteOutsideBody", item, function: name, offset: r.offset, kind: r.kind, siteSize: HOST_CALL_SITE_SIZE, bodyLength: len };
+      return undefined;
+    }
+    const ck = this.callKindOf[KIND_CODE[r.kind]!];
+    if (ck === undefined) return { _tag: "RelocationKindNotForTarget", item, function: name, offset: r.offset, kind: r.kind, arch: target.arch };
+    if (ck.addend !== "any" && r.addend !== ck.addend)
+      return { _tag: "RelocationAddend", item, function: name, offset: r.offset, kind: r.kind, addend: r.addend, expected: ck.addend };
+    const use = ck.use;
+    if (r.offset + use.siteSize > len)
+      return { _tag: "SiteOutsideBody", item, function: name, offset: r.offset, kind: r.kind, siteSize: use.siteSize, bodyLength: len };
+    const site = at + r.offset;
+    if (site % use.align !== 0)
+      return { _tag: "MisalignedCallSite", item, function: name, offset: r.offset, kind: r.kind, align: use.align, which: "site", textOffset: site };
     return undefined;
   }
 
@@ -175,22 +287,32 @@ class Arena {
   finish(): Either.Either<TextPlan, ObjfoldError> {
     this.tip = undefined;
     if (this.failure !== undefined) return Either.left(this.failure);
-    const { calls, functions, names, target } = this;
-    const targets = new Int32Array(calls.length);
-    for (let k = 0; k < calls.length; k++) {
-      const c = calls[k]!;
-      const t = names.get(c.targetName);
-      if (t === undefined) return Either.left({ _tag: "UnknownCallTarget", item: c.item, function: c.function, offset: c.offset, target: c.targetName });
+    const { names, target, callKindOf } = this;
+    const fnOffset = this.fnOffset.data;
+    const cAt = this.cAt.data;
+    const cReloc = this.cReloc.data;
+    const rKind = this.rKind.data;
+    const rTarget = this.rTarget;
+    const n = this.cAt.length;
+    const targets = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const row = cReloc[k]!;
+      const t = names.get(rTarget[row]!);
+      if (t === undefined) {
+        const o = this.origin(k);
+        return Either.left({ _tag: "UnknownCallTarget", item: o.item, function: o.function, offset: o.offset, target: o.target });
+      }
       targets[k] = t;
-      const use = this.uses[k]!.use;
-      const label = functions[t]!.offset;
-      if (label % use.align !== 0)
-        return Either.left({ _tag: "MisalignedCallSite", item: c.item, function: c.function, offset: c.offset, kind: c.kind, align: use.align, which: "target", textOffset: label });
+      const use = callKindOf[rKind[row]!]!.use;
+      const label = fnOffset[t]!;
+      if (label % use.align !== 0) {
+        const o = this.origin(k);
+        return Either.left({ _tag: "MisalignedCallSite", item: o.item, function: o.function, offset: o.offset, kind: o.kind, align: use.align, which: "target", textOffset: label });
+      }
     }
     let offset = this.offset;
-    let patches: Patch[];
     let islands: Island[] = [];
-    let veneerOf: ReadonlyMap<number, number> | undefined;
+    const veneers = new Float64Array(n).fill(-1);
     const m = this.machine;
     if (m !== undefined) {
       while (m.unresolved > 0) {
@@ -202,59 +324,49 @@ class Arena {
         if (m.handled === handled) throw new Error("objfold defect: an island at finish resolved no fixup");
       }
       if (offset > MAX_TEXT) return Either.left({ _tag: "TextTooLarge", size: offset, max: MAX_TEXT });
-      patches = m.patches;
-      veneerOf = m.veneerOfCall;
+      for (const [call, at] of m.veneerOfCall) veneers[call] = at;
       islands = m.islands.map((i) => ({
         offset: i.offset,
         end: i.end,
         veneers: i.veneers.map((v) => ({ offset: v.offset, size: v.size, site: v.site, target: names.get(v.targetName)!, use: v.use })),
       }));
     } else {
-      patches = new Array<Patch>(calls.length);
-      for (let k = 0; k < calls.length; k++) {
-        const c = calls[k]!;
-        const use = this.uses[k]!.use;
-        const label = functions[targets[k]!]!.offset;
-        const delta = label - c.at;
-        if (delta > use.maxPos || -delta > use.maxNeg)
-          return Either.left({
-            _tag: "CallOutOfRange",
-            item: c.item,
-            function: c.function,
-            offset: c.offset,
-            kind: c.kind,
-            target: c.targetName,
-            distance: delta,
-            min: -use.maxNeg,
-            max: use.maxPos,
-          });
-        patches[k] = { at: c.at, use, label };
+      const patches = this.patches;
+      for (let k = 0; k < n; k++) {
+        const use = callKindOf[rKind[cReloc[k]!]!]!.use;
+        const at = cAt[k]!;
+        const label = fnOffset[targets[k]!]!;
+        const delta = label - at;
+        if (delta > use.maxPos || -delta > use.maxNeg) {
+          const o = this.origin(k);
+          return Either.left({ _tag: "CallOutOfRange", item: o.item, function: o.function, offset: o.offset, kind: o.kind, target: o.target, distance: delta, min: -use.maxNeg, max: use.maxPos });
+        }
+        patches.add(at, use, label);
       }
-    }
-    const callSites: CallSite[] = new Array<CallSite>(calls.length);
-    for (let k = 0; k < calls.length; k++) {
-      const c = calls[k]!;
-      const veneer = veneerOf?.get(k);
-      callSites[k] = veneer === undefined
-        ? { caller: c.caller, offset: c.offset, kind: c.kind, target: targets[k]!, at: c.at }
-        : { caller: c.caller, offset: c.offset, kind: c.kind, target: targets[k]!, at: c.at, veneer };
     }
     const textSize = alignUp(offset, target.textAlign);
     if (textSize > MAX_TEXT) return Either.left({ _tag: "TextTooLarge", size: textSize, max: MAX_TEXT });
-    return Either.right({
-      header: this.header,
-      target,
-      functions,
-      paddings: this.paddings,
-      islands,
-      patches,
-      hostCalls: this.hostCalls,
-      calls: callSites,
-      textLength: offset,
-      textSize,
-    });
+    return Either.right(
+      new TextPlan({
+        header: this.header,
+        target,
+        fns: this.functionColumns(this.fnOffset.length),
+        relocs: this.relocationColumns(),
+        text: this.text,
+        paddings: this.paddings,
+        islands,
+        patchColumns: this.patches.columns(),
+        hostCalls: this.hostCalls,
+        callColumns: { count: n, caller: this.cFn.view(), reloc: this.cReloc.view(), target: targets, at: this.cAt.view(), veneer: veneers },
+        textLength: offset,
+        textSize,
+      }),
+    );
   }
 }
+
+/** Relocation kind → its code in `RELOCATION_KINDS`. */
+const KIND_CODE: Readonly<Record<string, number>> = Object.fromEntries(RELOCATION_KINDS.map((k, i) => [k, i]));
 
 let arenaOf: (s: LayoutState) => Arena | undefined;
 
@@ -293,7 +405,7 @@ const own = (s: LayoutState): Arena => {
   const a = arenaOf(s)!;
   if (a.tip === s) return a;
   const fresh = new Arena(s.header, s.target!, a.isa);
-  for (let i = 0; i < s.steps; i++) fresh.add(a.items[i]!);
+  for (let i = 0; i < s.steps; i++) fresh.add(a.itemAt(i));
   return fresh;
 };
 

@@ -9,13 +9,13 @@
  */
 import type { ObjfoldError } from "../errors.js";
 import type { LabelUse } from "../isa/types.js";
-import type { Island, Patch, PlacedVeneer } from "./plan.js";
+import { i32, u32, u8 } from "./columns.js";
+import type { Island, PatchColumns, PlacedVeneer } from "./plan.js";
 
 const MAX = 0xffffffff;
 
-/** Where a fixup came from: the call it serves (for errors and the call list). */
+/** Where a fixup came from: the call it serves (for errors). */
 export interface FixupOrigin {
-  readonly call: number;
   /** Text offset of the call site (a veneer's slot keeps its call's origin). */
   readonly at: number;
   readonly item: number;
@@ -23,17 +23,6 @@ export interface FixupOrigin {
   readonly offset: number;
   readonly kind: string;
   readonly target: string;
-}
-
-interface Fixup {
-  readonly at: number;
-  readonly label: string;
-  readonly use: LabelUse;
-  readonly deadline: number;
-  readonly seq: number;
-  readonly origin: FixupOrigin;
-  /** True for the call site itself, false for a veneer's own slot. */
-  readonly direct: boolean;
 }
 
 /** A veneer before its target's function index is known. */
@@ -45,33 +34,83 @@ export interface IslandDraft extends Omit<Island, "veneers"> {
   readonly veneers: ReadonlyArray<VeneerDraft>;
 }
 
-const before = (a: Fixup, b: Fixup): boolean => a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
+/** Patches as they are decided, in application order: columns, and the few label uses they index. */
+export class PatchBuilder {
+  readonly at = u32();
+  readonly label = u32();
+  readonly use = u8();
+  readonly uses: LabelUse[] = [];
 
+  useIndex(u: LabelUse): number {
+    const uses = this.uses;
+    for (let k = 0; k < uses.length; k++) if (uses[k] === u) return k;
+    uses.push(u);
+    return uses.length - 1;
+  }
+
+  add(at: number, u: LabelUse, label: number): void {
+    this.at.push(at);
+    this.label.push(label);
+    this.use.push(this.useIndex(u));
+  }
+
+  columns(): PatchColumns {
+    return { count: this.at.length, at: this.at.view(), label: this.label.view(), use: this.use.view(), uses: this.uses };
+  }
+}
+
+/**
+ * Fixups are rows of columns, by id: the id is MachBuffer's insertion
+ * sequence number, so (deadline, id) is its heap order. The ones registered
+ * since the last island ("pending") are always the ids from `pendingFrom` on.
+ */
 export class IslandMachine {
-  pending: Fixup[] = [];
-  pendingDeadline = MAX;
-  /** Binary min-heap by (deadline, seq). */
-  heap: Fixup[] = [];
+  private readonly fAt = u32();
+  private readonly fDeadline = u32();
+  private readonly fUse = u8();
+  private readonly fCall = i32();
+  private readonly fDirect = u8();
+  private readonly fLabel: string[] = [];
+  private readonly uses: LabelUse[] = [];
+  private pendingFrom = 0;
+  private pendingDeadline = MAX;
+  /** Binary min-heap of fixup ids by (deadline, id). */
+  private readonly heap = i32();
   /** How many fixups in the heap could take a veneer (kept by push/pop: no walk per island). */
-  veneerCapableInHeap = 0;
-  seq = 0;
-  patches: Patch[] = [];
-  islands: IslandDraft[] = [];
+  private veneerCapableInHeap = 0;
+  readonly islands: IslandDraft[] = [];
   /** Veneer offset per call index, for calls routed through one. */
-  veneerOfCall = new Map<number, number>();
+  readonly veneerOfCall = new Map<number, number>();
   /** How many fixups islands have resolved so far (patched or routed through a veneer). */
   handled = 0;
 
-  constructor(readonly worstCaseVeneer: number) {}
+  constructor(
+    readonly worstCaseVeneer: number,
+    readonly patches: PatchBuilder,
+    /** The call a fixup serves, for errors. */
+    private readonly origin: (call: number) => FixupOrigin,
+  ) {}
 
-  use(at: number, label: string, use: LabelUse, origin: FixupOrigin, direct: boolean): void {
+  private useIndex(u: LabelUse): number {
+    const uses = this.uses;
+    for (let k = 0; k < uses.length; k++) if (uses[k] === u) return k;
+    uses.push(u);
+    return uses.length - 1;
+  }
+
+  use(at: number, label: string, use: LabelUse, call: number, direct: boolean): void {
     const deadline = Math.min(MAX, at + use.maxPos);
-    this.pending.push({ at, label, use, deadline, seq: this.seq++, origin, direct });
+    this.fAt.push(at);
+    this.fDeadline.push(deadline);
+    this.fUse.push(this.useIndex(use));
+    this.fCall.push(call);
+    this.fDirect.push(direct ? 1 : 0);
+    this.fLabel.push(label);
     this.pendingDeadline = Math.min(this.pendingDeadline, deadline - use.align);
   }
 
   get unresolved(): number {
-    return this.pending.length + this.heap.length;
+    return this.fAt.length - this.pendingFrom + this.heap.length;
   }
 
   private worstCaseEnd(cur: number, distance: number): number {
@@ -80,7 +119,7 @@ export class IslandMachine {
 
   /** MachBuffer `island_needed`. */
   needed(cur: number, distance: number): boolean {
-    const top = this.heap.length > 0 ? this.heap[0]!.deadline : MAX;
+    const top = this.heap.length > 0 ? this.fDeadline.data[this.heap.data[0]!]! : MAX;
     const deadline = Math.min(top, this.pendingDeadline);
     return deadline < MAX && this.worstCaseEnd(cur, distance) > deadline;
   }
@@ -113,60 +152,66 @@ export class IslandMachine {
   ): number | ObjfoldError {
     const threshold = this.worstCaseEnd(cur, distance);
     const veneers: VeneerDraft[] = [];
-    const putBack: Fixup[] = [];
-    const shouldApply = (f: Fixup): boolean => labelOf(f.label) !== undefined || (f.deadline < threshold && f.use.veneer !== undefined);
+    const putBack: number[] = [];
+    const { fAt, fDeadline, fUse, fLabel, uses } = this;
+    const useOf = (f: number): LabelUse => uses[fUse.data[f]!]!;
+    const shouldApply = (f: number): boolean => labelOf(fLabel[f]!) !== undefined || (fDeadline.data[f]! < threshold && useOf(f).veneer !== undefined);
 
-    const veneerFor = (f: Fixup, label: number | undefined): ObjfoldError | undefined => {
-      const v = f.use.veneer;
-      if (v === undefined) return outOfRange(f, (label ?? threshold) - f.origin.at);
-      const vo = alignUp(cur, f.use.align);
+    const veneerFor = (f: number, label: number | undefined): ObjfoldError | undefined => {
+      const use = useOf(f);
+      const at = fAt.data[f]!;
+      const v = use.veneer;
+      if (v === undefined) return this.outOfRange(f, label ?? threshold);
+      const vo = alignUp(cur, use.align);
       // The veneer itself must be within reach; when the label is still unknown the distance is a lower bound.
-      if (vo - f.at > f.use.maxPos) return outOfRange(f, (label ?? vo) - f.origin.at);
+      if (vo - at > use.maxPos) return this.outOfRange(f, label ?? vo);
       this.handled++;
-      this.patches.push({ at: f.at, use: f.use, label: vo });
-      veneers.push({ offset: vo, size: v.size, site: f.at, targetName: f.label, use: f.use });
-      if (f.direct) this.veneerOfCall.set(f.origin.call, vo);
+      this.patches.add(at, use, vo);
+      veneers.push({ offset: vo, size: v.size, site: at, targetName: fLabel[f]!, use });
+      if (this.fDirect.data[f] === 1) this.veneerOfCall.set(this.fCall.data[f]!, vo);
       cur = vo + v.size;
-      this.use(vo + v.useOffset, f.label, v.use, f.origin, false);
+      this.use(vo + v.useOffset, fLabel[f]!, v.use, this.fCall.data[f]!, false);
       return undefined;
     };
 
+    const count = fAt.length;
     // The usual last island of a module that needed none before: every label
     // known and in reach, so no veneer. Patch in insertion order without the
     // heap; the bytes are the same (fixups at one site share a deadline, so
     // the heap keeps their order too). Measured: 110 of 265 ms at 10^5 calls.
-    if (!force && this.heap.length === 0 && this.pending.length > 0) {
-      const p = this.pending;
-      const labels = new Float64Array(p.length);
+    if (!force && this.heap.length === 0 && this.pendingFrom < count) {
+      const from = this.pendingFrom;
+      const labels = new Float64Array(count - from);
       let direct = true;
-      for (let k = 0; k < p.length; k++) {
-        const f = p[k]!;
-        const label = labelOf(f.label);
-        if (label === undefined || label - f.at > f.use.maxPos || f.at - label > f.use.maxNeg) {
+      for (let f = from; f < count; f++) {
+        const label = labelOf(fLabel[f]!);
+        const use = useOf(f);
+        const at = fAt.data[f]!;
+        if (label === undefined || label - at > use.maxPos || at - label > use.maxNeg) {
           direct = false;
           break;
         }
-        labels[k] = label;
+        labels[f - from] = label;
       }
       if (direct) {
-        for (let k = 0; k < p.length; k++) this.patches.push({ at: p[k]!.at, use: p[k]!.use, label: labels[k]! });
-        this.handled += p.length;
-        this.pending = [];
+        for (let f = from; f < count; f++) this.patches.add(fAt.data[f]!, useOf(f), labels[f - from]!);
+        this.handled += count - from;
+        this.pendingFrom = count;
         this.pendingDeadline = MAX;
         return cur;
       }
     }
 
     // (1) Everything unresolved in one deadline-ordered heap.
-    for (const f of this.pending) this.push(f);
-    this.pending = [];
+    for (let f = this.pendingFrom; f < count; f++) this.push(f);
+    this.pendingFrom = count;
     this.pendingDeadline = MAX;
     // Upper bound on the veneers this island may still add (for 3): `veneerCapableInHeap`.
 
     while (this.heap.length > 0) {
-      const top = this.heap[0]!;
+      const top = this.heap.data[0]!;
       if (!shouldApply(top)) {
-        if (top.use.veneer === undefined && top.deadline < threshold) {
+        if (useOf(top).veneer === undefined && fDeadline.data[top]! < threshold) {
           // (2) Waits for its label; let the fixups behind it through.
           putBack.push(this.pop());
           continue;
@@ -174,16 +219,18 @@ export class IslandMachine {
         break;
       }
       const f = this.pop();
-      const label = labelOf(f.label);
+      const use = useOf(f);
+      const at = fAt.data[f]!;
+      const label = labelOf(fLabel[f]!);
       if (label === undefined) {
         // About to fall out of reach: a veneer, unless (3). Not under force:
         // there the call takes a veneer anyway, and it must come before the function.
-        if (!force && next !== undefined && f.label === next.name) {
+        if (!force && next !== undefined && fLabel[f] === next.name) {
           // Veneers start on the use's alignment: at most `capable` more of them after `cur`.
           const capable = this.veneerCapableInHeap;
-          const worstEnd = capable > 0 ? alignUp(cur, f.use.align) + capable * this.worstCaseVeneer : cur;
+          const worstEnd = capable > 0 ? alignUp(cur, use.align) + capable * this.worstCaseVeneer : cur;
           const worstStart = alignUp(worstEnd, next.align);
-          if (worstStart - f.at <= f.use.maxPos) {
+          if (worstStart - at <= use.maxPos) {
             putBack.push(f);
             continue;
           }
@@ -192,51 +239,58 @@ export class IslandMachine {
         if (e !== undefined) return e;
         continue;
       }
-      const delta = label - f.at;
+      const delta = label - at;
       // A forward use whose label got bound beyond its reach: an island came too late (or a veneer's slot, which has no veneer of its own).
-      if (delta > f.use.maxPos) return outOfRange(f, label - f.origin.at);
-      const backwardOut = delta < 0 && -delta > f.use.maxNeg;
-      if (backwardOut || (force && f.use.veneer !== undefined)) {
+      if (delta > use.maxPos) return this.outOfRange(f, label);
+      const backwardOut = delta < 0 && -delta > use.maxNeg;
+      if (backwardOut || (force && use.veneer !== undefined)) {
         const e = veneerFor(f, label);
         if (e !== undefined) return e;
         continue;
       }
       this.handled++;
-      this.patches.push({ at: f.at, use: f.use, label });
+      this.patches.add(at, use, label);
     }
     for (const f of putBack) this.push(f);
     if (veneers.length > 0) this.islands.push({ offset: veneers[0]!.offset, end: cur, veneers });
     return cur;
   }
 
-  private push(f: Fixup): void {
-    if (f.use.veneer !== undefined) this.veneerCapableInHeap++;
-    const h = this.heap;
-    h.push(f);
-    let i = h.length - 1;
+  private before(a: number, b: number): boolean {
+    const da = this.fDeadline.data[a]!, db = this.fDeadline.data[b]!;
+    return da < db || (da === db && a < b);
+  }
+
+  private push(f: number): void {
+    if (this.uses[this.fUse.data[f]!]!.veneer !== undefined) this.veneerCapableInHeap++;
+    const heap = this.heap;
+    heap.push(f);
+    const h = heap.data;
+    let i = heap.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const up = h[i]!, parent = h[p]!;
-      if (!before(up, parent)) break;
+      if (!this.before(up, parent)) break;
       h[i] = parent;
       h[p] = up;
       i = p;
     }
   }
 
-  private pop(): Fixup {
-    const h = this.heap;
+  private pop(): number {
+    const heap = this.heap;
+    const h = heap.data;
     const top = h[0]!;
-    if (top.use.veneer !== undefined) this.veneerCapableInHeap--;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
+    if (this.uses[this.fUse.data[top]!]!.veneer !== undefined) this.veneerCapableInHeap--;
+    const n = --heap.length;
+    if (n > 0) {
+      h[0] = h[n]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1, r = l + 1;
         let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
+        if (l < n && this.before(h[l]!, h[m]!)) m = l;
+        if (r < n && this.before(h[r]!, h[m]!)) m = r;
         if (m === i) break;
         const down = h[i]!;
         h[i] = h[m]!;
@@ -246,18 +300,13 @@ export class IslandMachine {
     }
     return top;
   }
+
+  /** The error of fixup `f`, whose label is (or would be) at `label`: distances are from its call site. */
+  private outOfRange(f: number, label: number): ObjfoldError {
+    const o = this.origin(this.fCall.data[f]!);
+    const use = this.uses[this.fUse.data[f]!]!;
+    return { _tag: "CallOutOfRange", item: o.item, function: o.function, offset: o.offset, kind: o.kind, target: o.target, distance: label - o.at, min: -use.maxNeg, max: use.maxPos };
+  }
 }
 
 export const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
-
-const outOfRange = (f: Fixup, distance: number): ObjfoldError => ({
-  _tag: "CallOutOfRange",
-  item: f.origin.item,
-  function: f.origin.function,
-  offset: f.origin.offset,
-  kind: f.origin.kind,
-  target: f.origin.target,
-  distance,
-  min: -f.use.maxNeg,
-  max: f.use.maxPos,
-});

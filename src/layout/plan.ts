@@ -1,7 +1,17 @@
-/** The immutable layout plan: where everything in `.text` goes and which bytes get patched. */
+/**
+ * The immutable layout plan: where everything in `.text` goes and which bytes
+ * get patched. Internal: the public API folds to bytes, never to a plan.
+ *
+ * The plan is columnar (typed arrays, one row per function, call or patch):
+ * at 10⁶ functions an object per row was most of the heap and of the GC
+ * time (docs/performance.md). The object views (`functions`, `calls`,
+ * `patches`) are built on first use, for tests and tools; the object writer
+ * and the unwind planners read the columns.
+ */
 import type { LabelUse } from "../isa/types.js";
-import type { FunctionItem, Header } from "../schema/records.js";
+import type { FunctionItem, Header, Relocation, Unwind } from "../schema/records.js";
 import type { Target } from "../target.js";
+import type { TextStore } from "./textStore.js";
 
 export interface PlacedFunction {
   /** Function index (the n-th function item). */
@@ -9,6 +19,7 @@ export interface PlacedFunction {
   /** Item index in the module (functions and padding counted). */
   readonly item: number;
   readonly offset: number;
+  /** The function item as it was folded in (rebuilt from the plan's columns: equal, not the same object). */
   readonly fn: FunctionItem;
 }
 
@@ -63,18 +74,168 @@ export interface HostCallWrite {
   readonly value: number;
 }
 
-export interface TextPlan {
+/** Functions as columns: row k is function index k. */
+export interface FunctionColumns {
+  readonly count: number;
+  readonly offset: Uint32Array;
+  readonly length: Uint32Array;
+  readonly item: Int32Array;
+  readonly alignment: Uint32Array;
+  readonly name: ReadonlyArray<string>;
+  readonly unwind: ReadonlyArray<Unwind | undefined>;
+  /** Rows of function k's relocations: `[relocStart[k], relocStart[k + 1])`. */
+  readonly relocStart: Int32Array;
+}
+
+/** Every function's relocations, in item order (what `fn.relocations` is rebuilt from). */
+export interface RelocationColumns {
+  readonly offset: Uint32Array;
+  /** Index into `RELOCATION_KINDS`. */
+  readonly kind: Uint8Array;
+  /** Call target (undefined for a host call). */
+  readonly target: ReadonlyArray<string | undefined>;
+  readonly addend: Float64Array;
+  readonly hostCall: Uint8Array;
+}
+
+/** Patches as columns, applied in order: the use `uses[use[k]]` at `at[k]` reaches `label[k]`. */
+export interface PatchColumns {
+  readonly count: number;
+  readonly at: Uint32Array;
+  readonly label: Uint32Array;
+  readonly use: Uint8Array;
+  readonly uses: ReadonlyArray<LabelUse>;
+}
+
+/** Call sites as columns: row k is the k-th call relocation of the module. */
+export interface CallColumns {
+  readonly count: number;
+  readonly caller: Int32Array;
+  /** Row in the relocation columns. */
+  readonly reloc: Int32Array;
+  readonly target: Int32Array;
+  readonly at: Uint32Array;
+  /** Text offset of the call's veneer, or −1. */
+  readonly veneer: Float64Array;
+}
+
+export const RELOCATION_KINDS = [
+  "X86CallPCRel4",
+  "Arm64Call",
+  "RiscvCallPlt",
+  "S390xPLTRel32Dbl",
+  "S390xPCRel32Dbl",
+  "PulleyPcRel",
+  "PulleyCallIndirectHost",
+] as const satisfies ReadonlyArray<Relocation["kind"]>;
+export const HOST_CALL_KIND = RELOCATION_KINDS.indexOf("PulleyCallIndirectHost");
+
+export interface TextPlanParts {
   readonly header: Header;
   readonly target: Target;
-  readonly functions: ReadonlyArray<PlacedFunction>;
+  readonly fns: FunctionColumns;
+  readonly relocs: RelocationColumns;
+  readonly text: TextStore;
   readonly paddings: ReadonlyArray<PlacedPadding>;
   readonly islands: ReadonlyArray<Island>;
-  /** Applied in order after the bodies are copied and the host-call bytes written. */
-  readonly patches: ReadonlyArray<Patch>;
+  readonly patchColumns: PatchColumns;
   readonly hostCalls: ReadonlyArray<HostCallWrite>;
-  readonly calls: ReadonlyArray<CallSite>;
+  readonly callColumns: CallColumns;
   /** `.text` length before page padding. */
   readonly textLength: number;
   /** `.text` size after padding to the target's text alignment (Wasmtime's `text_section_size`). */
   readonly textSize: number;
+}
+
+/** Relocation rows `[from, to)` (one function's), rebuilt as the schema's values. */
+export const relocationsOf = (r: RelocationColumns, from: number, to: number): Relocation[] => {
+  const out = new Array<Relocation>(to - from);
+  for (let j = from; j < to; j++) {
+    const kind = RELOCATION_KINDS[r.kind[j]!]!;
+    out[j - from] =
+      kind === "PulleyCallIndirectHost"
+        ? { offset: r.offset[j]!, kind, hostCall: r.hostCall[j]!, addend: r.addend[j]! }
+        : { offset: r.offset[j]!, kind, target: r.target[j]!, addend: r.addend[j]! };
+  }
+  return out;
+};
+
+export class TextPlan implements TextPlanParts {
+  readonly header: Header;
+  readonly target: Target;
+  readonly fns: FunctionColumns;
+  readonly relocs: RelocationColumns;
+  readonly text: TextStore;
+  readonly paddings: ReadonlyArray<PlacedPadding>;
+  readonly islands: ReadonlyArray<Island>;
+  readonly patchColumns: PatchColumns;
+  readonly hostCalls: ReadonlyArray<HostCallWrite>;
+  readonly callColumns: CallColumns;
+  readonly textLength: number;
+  readonly textSize: number;
+  #functions: ReadonlyArray<PlacedFunction> | undefined;
+  #patches: ReadonlyArray<Patch> | undefined;
+  #calls: ReadonlyArray<CallSite> | undefined;
+
+  constructor(p: TextPlanParts) {
+    this.header = p.header;
+    this.target = p.target;
+    this.fns = p.fns;
+    this.relocs = p.relocs;
+    this.text = p.text;
+    this.paddings = p.paddings;
+    this.islands = p.islands;
+    this.patchColumns = p.patchColumns;
+    this.hostCalls = p.hostCalls;
+    this.callColumns = p.callColumns;
+    this.textLength = p.textLength;
+    this.textSize = p.textSize;
+  }
+
+  /** Function k as the module stated it (body, relocations and unwind rebuilt from the columns). */
+  functionItem(k: number): FunctionItem {
+    const f = this.fns;
+    const base = {
+      type: "function" as const,
+      name: f.name[k]!,
+      body: this.text.body(k, f.offset[k]!, f.length[k]!),
+      alignment: f.alignment[k]!,
+      relocations: relocationsOf(this.relocs, f.relocStart[k]!, f.relocStart[k + 1]!),
+    };
+    const unwind = f.unwind[k];
+    return unwind === undefined ? base : { ...base, unwind };
+  }
+
+  /** The placed functions as objects (built on first use: tests and tools). */
+  get functions(): ReadonlyArray<PlacedFunction> {
+    if (this.#functions === undefined) {
+      const f = this.fns;
+      this.#functions = Array.from({ length: f.count }, (_, k) => ({ index: k, item: f.item[k]!, offset: f.offset[k]!, fn: this.functionItem(k) }));
+    }
+    return this.#functions;
+  }
+
+  /** The patches as objects, in the order they are applied. */
+  get patches(): ReadonlyArray<Patch> {
+    if (this.#patches === undefined) {
+      const p = this.patchColumns;
+      this.#patches = Array.from({ length: p.count }, (_, k) => ({ at: p.at[k]!, use: p.uses[p.use[k]!]!, label: p.label[k]! }));
+    }
+    return this.#patches;
+  }
+
+  /** The call sites as objects, in module order. */
+  get calls(): ReadonlyArray<CallSite> {
+    if (this.#calls === undefined) {
+      const c = this.callColumns;
+      const r = this.relocs;
+      this.#calls = Array.from({ length: c.count }, (_, k) => {
+        const row = c.reloc[k]!;
+        const site = { caller: c.caller[k]!, offset: r.offset[row]!, kind: RELOCATION_KINDS[r.kind[row]!]!, target: c.target[k]!, at: c.at[k]! };
+        const veneer = c.veneer[k]!;
+        return veneer < 0 ? site : { ...site, veneer };
+      });
+    }
+    return this.#calls;
+  }
 }

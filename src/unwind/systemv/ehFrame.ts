@@ -15,7 +15,7 @@
 import * as Either from "effect/Either";
 import { type ByteWriter, slebSize, ulebSize } from "../../bytes/writer.js";
 import type { ObjfoldError } from "../../errors.js";
-import type { PlacedFunction } from "../../layout/plan.js";
+import type { FunctionColumns } from "../../layout/plan.js";
 import type { SystemVUnwind } from "../../schema/records.js";
 import { type Cie } from "./cie.js";
 import { instructionSize, programSize, writeInstruction, writeProgram } from "./cfi.js";
@@ -108,23 +108,25 @@ export const planEhFrame = (cie: Cie, fdes: ReadonlyArray<FdeSource>): Either.Ei
  * Plan `.eh_frame` for the placed functions that have unwind info (assumed
  * SystemV: the caller checked the target's unwind ABI), in text order.
  */
-export const planEhFrameOfFunctions = (cie: Cie, functions: ReadonlyArray<PlacedFunction>): Either.Either<EhFramePlan, ObjfoldError> => {
+export const planEhFrameOfFunctions = (cie: Cie, fns: FunctionColumns): Either.Either<EhFramePlan, ObjfoldError> => {
+  const unwind = fns.unwind;
   let n = 0;
-  for (let k = 0; k < functions.length; k++) if (functions[k]!.fn.unwind !== undefined) n++;
-  let fns = functions;
-  if (n !== functions.length) {
-    const some = new Array<PlacedFunction>(n);
+  for (let k = 0; k < fns.count; k++) if (unwind[k] !== undefined) n++;
+  // Function index of the k-th FDE: k itself when every function has one.
+  let rows: Int32Array | undefined;
+  if (n !== fns.count) {
+    rows = new Int32Array(n);
     n = 0;
-    for (let k = 0; k < functions.length; k++) if (functions[k]!.fn.unwind !== undefined) some[n++] = functions[k]!;
-    fns = some;
+    for (let k = 0; k < fns.count; k++) if (unwind[k] !== undefined) rows[n++] = k;
   }
+  const row = rows === undefined ? (k: number) => k : (k: number) => rows[k]!;
   return planOf(
     cie,
     n,
-    (k) => fns[k]!.offset,
-    (k) => fns[k]!.fn.unwind as SystemVUnwind,
-    (k) => fns[k]!.item,
-    (k) => fns[k]!.fn.name,
+    (k) => fns.offset[row(k)]!,
+    (k) => unwind[row(k)] as SystemVUnwind,
+    (k) => fns.item[row(k)]!,
+    (k) => fns.name[row(k)]!,
   );
 };
 

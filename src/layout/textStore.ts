@@ -1,0 +1,89 @@
+/**
+ * The placed bodies' bytes, before host-call bytes, veneers and patches: what
+ * the fold keeps of a function's body once it is placed, instead of the
+ * decoded item (docs/performance.md, "Memory").
+ *
+ * A small body is copied into 1 MiB chunks at its text offset (the chunks are
+ * allocated as text reaches them; fill between bodies stays zero). A large
+ * body is kept by reference: copying it twice would cost more than the view
+ * it is held by, and it is copied once, into the object, at the end.
+ *
+ * Owned by one arena; written only while the arena is its chain's tip.
+ */
+const CHUNK_BITS = 20;
+const CHUNK = 1 << CHUNK_BITS;
+/** Bodies of at least this many bytes are held by reference. */
+export const BY_REFERENCE = 256;
+
+export class TextStore {
+  private readonly chunks: (Uint8Array | undefined)[] = [];
+  /** Per function: its body when held by reference, else undefined (copied into the chunks). */
+  private readonly refs: (Uint8Array | undefined)[] = [];
+  private hasRefs = false;
+
+  /** Place function `index`'s body at text offset `at` (functions come in order). */
+  put(at: number, body: Uint8Array): void {
+    const n = body.length;
+    if (n >= BY_REFERENCE) {
+      this.refs.push(body);
+      this.hasRefs = true;
+      return;
+    }
+    this.refs.push(undefined);
+    let done = 0;
+    while (done < n) {
+      const pos = at + done;
+      const c = pos >>> CHUNK_BITS;
+      const within = pos & (CHUNK - 1);
+      const take = Math.min(n - done, CHUNK - within);
+      this.chunk(c).set(done === 0 && take === n ? body : body.subarray(done, done + take), within);
+      done += take;
+    }
+  }
+
+  private chunk(c: number): Uint8Array {
+    while (this.chunks.length <= c) this.chunks.push(undefined);
+    let ch = this.chunks[c];
+    if (ch === undefined) this.chunks[c] = ch = new Uint8Array(CHUNK);
+    return ch;
+  }
+
+  /** Function `index`'s body (at `at`, `length` bytes long): the same bytes it was placed with. */
+  body(index: number, at: number, length: number): Uint8Array {
+    const ref = this.refs[index];
+    if (ref !== undefined) return ref;
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const pos = at + done;
+      const within = pos & (CHUNK - 1);
+      const take = Math.min(length - done, CHUNK - within);
+      const ch = this.chunks[pos >>> CHUNK_BITS];
+      if (ch !== undefined) out.set(ch.subarray(within, within + take), done);
+      done += take;
+    }
+    return out;
+  }
+
+  /**
+   * Copy every body into `dest` at `base` + its text offset; `offsets[k]` is
+   * function k's. Bytes between bodies in `dest` must already be zero.
+   */
+  copyInto(dest: Uint8Array, base: number, textLength: number, offsets: Uint32Array): void {
+    const chunks = this.chunks;
+    for (let c = 0; c < chunks.length; c++) {
+      const ch = chunks[c];
+      if (ch === undefined) continue;
+      const start = c * CHUNK;
+      const end = Math.min(start + CHUNK, textLength);
+      if (end > start) dest.set(end - start === CHUNK ? ch : ch.subarray(0, end - start), base + start);
+    }
+    // Chunks hold zeros where a referenced body goes: copy those after the chunks.
+    if (!this.hasRefs) return;
+    const refs = this.refs;
+    for (let k = 0; k < refs.length; k++) {
+      const r = refs[k];
+      if (r !== undefined) dest.set(r, base + offsets[k]!);
+    }
+  }
+}
