@@ -12,7 +12,7 @@
 import * as Either from "effect/Either";
 import { type DecodeIssue, errorItem, type ObjfoldError } from "../errors.js";
 import { finishBytes } from "../encode.js";
-import { begin, type LayoutState, step } from "../layout/fold.js";
+import { begin, type LayoutState, stepDecoded } from "../layout/fold.js";
 import { ItemScanner } from "../schema/fast.js";
 import type { Header, Item } from "../schema/records.js";
 
@@ -76,7 +76,7 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
     if (issues.length > 0 || state === undefined) return; // keep decoding to report every problem
     itemLines.push(lineNo);
     if (item.type === "function") functions++;
-    state = step(state, item);
+    state = stepDecoded(state, item); // decoded by the scanner or the schema just now: see stepDecoded
   };
   /** A line without its line end, numbered already. */
   const line = (text: string, d: LineDecoders): void => {

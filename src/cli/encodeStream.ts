@@ -25,17 +25,13 @@ const pushLine = async (fold: LineFold, bytes: Uint8Array, start: number, end: n
   fold.pushBytes(bytes, start, end);
 };
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-};
+/**
+ * Every line reaches the scanner in a `Buffer`: one kind of byte array, so
+ * its code stays specialized to one map (a `Uint8Array` line among `Buffer`
+ * chunks deoptimized every scanner method once; docs/performance.md).
+ */
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const concat = (parts: ReadonlyArray<Uint8Array>): Buffer => Buffer.concat(parts);
 
 /**
  * Fold UTF-8 chunks, split anywhere, into ELF bytes: lines end at `\n` (a
@@ -50,7 +46,8 @@ export const encodeChunks = async (
 ): Promise<StreamResult> => {
   const fold = encodeFold();
   let partial: Uint8Array[] = [];
-  for await (const chunk of chunks) {
+  for await (const raw of chunks) {
+    const chunk = asBuffer(raw);
     let start = 0;
     let nl = chunk.indexOf(0x0a);
     if (partial.length > 0) {

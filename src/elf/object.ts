@@ -7,7 +7,7 @@
  */
 import { ByteWriter } from "../bytes/writer.js";
 import { alignUp } from "../layout/islands.js";
-import type { TextPlan } from "../layout/plan.js";
+import type { PatchColumns, TextPlan } from "../layout/plan.js";
 import { EF_WASMTIME_COMPONENT, EF_WASMTIME_MODULE } from "../target.js";
 import * as E from "./constants.js";
 import { buildStringTable, type StringTable } from "./strtab.js";
@@ -143,6 +143,37 @@ const writeStrings = (w: ByteWriter, base: number, t: StringTable): void => {
   w.bytes(t.bytes);
 };
 
+// The loops below each have a function of their own: a function that runs
+// once is optimized inside its first long loop and deoptimized where the next
+// begins (see `elf/strtab.ts`).
+
+const applyPatches = (buf: Uint8Array, base: number, p: PatchColumns): void => {
+  const pAt = p.at, pLabel = p.label, pUse = p.use, uses = p.uses;
+  if (uses.length === 1) {
+    const patch = uses[0]!.patch;
+    for (let k = 0; k < p.count; k++) {
+      const at = pAt[k]!;
+      patch(buf, base + at, pLabel[k]! - at);
+    }
+  } else
+    for (let k = 0; k < p.count; k++) {
+      const at = pAt[k]!;
+      uses[pUse[k]!]!.patch(buf, base + at, pLabel[k]! - at);
+    }
+};
+
+/** One local STT_FUNC per function, after the null symbol. */
+const writeSymbols = (w: ByteWriter, names: Uint32Array, offsets: Uint32Array, lengths: Uint32Array): void => {
+  for (let k = 0; k < offsets.length; k++) {
+    w.u32(names[k]!);
+    w.u8((E.STB_LOCAL << 4) | E.STT_FUNC);
+    w.u8(E.STV_DEFAULT);
+    w.u16(TEXT_INDEX);
+    w.i64(offsets[k]!);
+    w.i64(lengths[k]!);
+  }
+};
+
 /** Fill one buffer of `plan.fileSize` bytes. The only place the object's bytes are written. */
 export const writeObject = (plan: ObjectPlan): Uint8Array => {
   const { text, sections } = plan;
@@ -173,19 +204,7 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
   text.text.copyInto(buf, base, text.textLength, fns.offset);
   for (const h of text.hostCalls) buf[base + h.at] = h.value;
   for (const i of text.islands) for (const v of i.veneers) v.use.veneer!.write(buf, base + v.offset);
-  const p = text.patchColumns;
-  const pAt = p.at, pLabel = p.label, pUse = p.use, uses = p.uses;
-  if (uses.length === 1) {
-    const patch = uses[0]!.patch;
-    for (let k = 0; k < p.count; k++) {
-      const at = pAt[k]!;
-      patch(buf, base + at, pLabel[k]! - at);
-    }
-  } else
-    for (let k = 0; k < p.count; k++) {
-      const at = pAt[k]!;
-      uses[pUse[k]!]!.patch(buf, base + at, pLabel[k]! - at);
-    }
+  applyPatches(buf, base, text.patchColumns);
 
   plan.extras.forEach((e, k) => {
     const s = sections[TEXT_INDEX + 1 + k]!;
@@ -196,18 +215,7 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
 
   // .symtab: the null symbol, then one local STT_FUNC per function.
   w.pos = plan.symtabOffset + E.SYM_SIZE;
-  if (text.header.symbols) {
-    const names = plan.strtab.offsets;
-    const offsets = fns.offset, lengths = fns.length;
-    for (let k = 0; k < fns.count; k++) {
-      w.u32(names[k]!);
-      w.u8((E.STB_LOCAL << 4) | E.STT_FUNC);
-      w.u8(E.STV_DEFAULT);
-      w.u16(TEXT_INDEX);
-      w.i64(offsets[k]!);
-      w.i64(lengths[k]!);
-    }
-  }
+  if (text.header.symbols) writeSymbols(w, plan.strtab.offsets, fns.offset, fns.length);
   w.expect(plan.symtabOffset + plan.symbolCount * E.SYM_SIZE, ".symtab");
   writeStrings(w, plan.strtabOffset, plan.strtab);
   writeStrings(w, plan.shstrtabOffset, plan.shstrtab);

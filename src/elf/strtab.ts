@@ -35,13 +35,28 @@ interface Pool {
 
 const poolOf = (strings: ReadonlyArray<string>): Pool => {
   const n = strings.length;
-  let units = 0;
-  for (let k = 0; k < n; k++) units += strings[k]!.length;
-  let pool = new Uint8Array(units);
   const start = new Int32Array(n);
   const end = new Int32Array(n);
+  const pool = fillPool(strings, new Uint8Array(totalUnits(strings)), start, end);
+  return { pool, start, end };
+};
+
+// One loop per function, here and below: a function that runs once with
+// several long loops is optimized on stack inside the first one and then
+// deoptimized where the next begins (no type feedback yet), which made a
+// cold build of 10⁵ names 2–3× slower than a warm one (docs/performance.md).
+
+const totalUnits = (strings: ReadonlyArray<string>): number => {
+  let units = 0;
+  for (let k = 0; k < strings.length; k++) units += strings[k]!.length;
+  return units;
+};
+
+/** Copy the strings' UTF-8 into `pool` (grown if a non-ASCII string needs more room); returns the pool. */
+const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, start: Int32Array, end: Int32Array): Uint8Array => {
+  let units = pool.length;
   let p = 0;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < strings.length; k++) {
     const s = strings[k]!;
     const len = s.length;
     start[k] = p;
@@ -67,7 +82,7 @@ const poolOf = (strings: ReadonlyArray<string>): Pool => {
     units -= len;
     end[k] = p;
   }
-  return { pool, start, end };
+  return pool;
 };
 
 /**
@@ -139,14 +154,8 @@ const sortReversedDescending = (ids: Int32Array, { pool, start, end }: Pool): vo
       keys.set(tmpKeys.subarray(lo, hi), lo);
     }
   };
-  const work: number[] = [0, n, 1];
-  while (work.length > 0) {
-    const pos = work.pop()!;
-    const hi = work.pop()!;
-    const lo = work.pop()!;
-    load(lo, hi, pos);
-    sortRange(lo, hi);
-    // Runs of equal keys: strings that go on past this chunk are sorted on the next one.
+  /** Runs of equal keys in ids[lo, hi): strings that go on past this chunk are sorted on the next one. */
+  const runs = (lo: number, hi: number, pos: number, work: number[]): void => {
     let r = lo;
     while (r < hi) {
       const key = keys[r]!;
@@ -159,6 +168,15 @@ const sortReversedDescending = (ids: Int32Array, { pool, start, end }: Pool): vo
       }
       r = q;
     }
+  };
+  const work: number[] = [0, n, 1];
+  while (work.length > 0) {
+    const pos = work.pop()!;
+    const hi = work.pop()!;
+    const lo = work.pop()!;
+    load(lo, hi, pos);
+    sortRange(lo, hi);
+    runs(lo, hi, pos, work);
   }
 };
 
@@ -166,18 +184,32 @@ const sortReversedDescending = (ids: Int32Array, { pool, start, end }: Pool): vo
 export const buildStringTable = (strings: ReadonlyArray<string>): StringTable => {
   const n = strings.length;
   const p = poolOf(strings);
-  const { pool, start, end } = p;
-  const ids = new Int32Array(n);
-  for (let k = 0; k < n; k++) ids[k] = k;
+  const ids = identity(n);
   sortReversedDescending(ids, p);
-  // object's `write`: a string that ends the previously written one shares its
-  // bytes (equal strings are adjacent after the sort, so they share too).
   const offsets = new Uint32Array(n);
   const written = new Int32Array(n);
+  const { count, size } = share(ids, p, offsets, written);
+  if (size > 0xffffffff) throw new Defect(`string table of ${size} bytes does not fit ELF's 32-bit offsets`);
+  return { size, offsets, bytes: section(p, written, count, size) };
+};
+
+const identity = (n: number): Int32Array => {
+  const ids = new Int32Array(n);
+  for (let k = 0; k < n; k++) ids[k] = k;
+  return ids;
+};
+
+/**
+ * object's `write`: a string that ends the previously written one shares its
+ * bytes (equal strings are adjacent after the sort, so they share too). Sets
+ * every string's offset, lists the strings written, and returns how many and
+ * the section's size.
+ */
+const share = (ids: Int32Array, { pool, start, end }: Pool, offsets: Uint32Array, written: Int32Array): { count: number; size: number } => {
   let count = 0;
   let offset = 1;
   let prev = -1;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < ids.length; k++) {
     const id = ids[k]!;
     const s = start[id]!;
     const len = end[id]! - s;
@@ -197,8 +229,12 @@ export const buildStringTable = (strings: ReadonlyArray<string>): StringTable =>
       prev = id;
     }
   }
-  if (offset > 0xffffffff) throw new Defect(`string table of ${offset} bytes does not fit ELF's 32-bit offsets`);
-  const bytes = new Uint8Array(offset);
+  return { count, size: offset };
+};
+
+/** The section: a NUL, then each written string and its NUL. */
+const section = ({ pool, start, end }: Pool, written: Int32Array, count: number, size: number): Uint8Array => {
+  const bytes = new Uint8Array(size);
   let o = 1;
   for (let k = 0; k < count; k++) {
     const id = written[k]!;
@@ -208,5 +244,5 @@ export const buildStringTable = (strings: ReadonlyArray<string>): StringTable =>
     else for (let i = s; i < e; i++) bytes[o + i - s] = pool[i]!;
     o += e - s + 1;
   }
-  return { size: offset, offsets, bytes };
+  return bytes;
 };

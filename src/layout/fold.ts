@@ -143,10 +143,11 @@ class Arena {
     return { offset: this.rOffset.view(), kind: this.rKind.view(), target: this.rTarget, addend: this.rAddend.view(), hostCall: this.rHost.view() };
   }
 
-  add(item: Item): void {
+  /** Fold one item in; `decoded`: it comes from objfold's own decoder, which the guard would pass (a law proves it). */
+  add(item: Item, decoded = false): void {
     const index = this.itemRef.length;
     if (this.failure !== undefined) return;
-    const invalid = guardItem(item, this.checkedUnwind);
+    const invalid = decoded ? undefined : guardItem(item, this.checkedUnwind);
     if (invalid !== undefined) {
       this.failure = { _tag: "DecodeError", issues: [{ path: ["items", index, ...invalid.path], message: invalid.message }] };
       return;
@@ -283,13 +284,14 @@ class Arena {
     }
   }
 
-  /** Resolve every call and close the text. Seals the arena (see the module comment). */
-  finish(): Either.Either<TextPlan, ObjfoldError> {
-    this.tip = undefined;
-    if (this.failure !== undefined) return Either.left(this.failure);
-    const { names, target, callKindOf } = this;
+  /**
+   * Every call's target function index, or the first call whose target is
+   * unknown or misaligned. (One loop per method here and in `finish`: see
+   * `elf/strtab.ts` on loops that run once.)
+   */
+  private resolveTargets(): Int32Array | ObjfoldError {
+    const { names, callKindOf } = this;
     const fnOffset = this.fnOffset.data;
-    const cAt = this.cAt.data;
     const cReloc = this.cReloc.data;
     const rKind = this.rKind.data;
     const rTarget = this.rTarget;
@@ -300,16 +302,48 @@ class Arena {
       const t = names.get(rTarget[row]!);
       if (t === undefined) {
         const o = this.origin(k);
-        return Either.left({ _tag: "UnknownCallTarget", item: o.item, function: o.function, offset: o.offset, target: o.target });
+        return { _tag: "UnknownCallTarget", item: o.item, function: o.function, offset: o.offset, target: o.target };
       }
       targets[k] = t;
       const use = callKindOf[rKind[row]!]!.use;
       const label = fnOffset[t]!;
       if (label % use.align !== 0) {
         const o = this.origin(k);
-        return Either.left({ _tag: "MisalignedCallSite", item: o.item, function: o.function, offset: o.offset, kind: o.kind, align: use.align, which: "target", textOffset: label });
+        return { _tag: "MisalignedCallSite", item: o.item, function: o.function, offset: o.offset, kind: o.kind, align: use.align, which: "target", textOffset: label };
       }
     }
+    return targets;
+  }
+
+  /** Without islands: one patch per call, in call order, or the first call out of reach. */
+  private patchDirect(targets: Int32Array): ObjfoldError | undefined {
+    const { callKindOf, patches } = this;
+    const fnOffset = this.fnOffset.data;
+    const cAt = this.cAt.data;
+    const cReloc = this.cReloc.data;
+    const rKind = this.rKind.data;
+    for (let k = 0; k < targets.length; k++) {
+      const use = callKindOf[rKind[cReloc[k]!]!]!.use;
+      const at = cAt[k]!;
+      const label = fnOffset[targets[k]!]!;
+      const delta = label - at;
+      if (delta > use.maxPos || -delta > use.maxNeg) {
+        const o = this.origin(k);
+        return { _tag: "CallOutOfRange", item: o.item, function: o.function, offset: o.offset, kind: o.kind, target: o.target, distance: delta, min: -use.maxNeg, max: use.maxPos };
+      }
+      patches.add(at, use, label);
+    }
+    return undefined;
+  }
+
+  /** Resolve every call and close the text. Seals the arena (see the module comment). */
+  finish(): Either.Either<TextPlan, ObjfoldError> {
+    this.tip = undefined;
+    if (this.failure !== undefined) return Either.left(this.failure);
+    const { names, target } = this;
+    const n = this.cAt.length;
+    const targets = this.resolveTargets();
+    if (!(targets instanceof Int32Array)) return Either.left(targets);
     let offset = this.offset;
     let islands: Island[] = [];
     const veneers = new Float64Array(n).fill(-1);
@@ -331,18 +365,8 @@ class Arena {
         veneers: i.veneers.map((v) => ({ offset: v.offset, size: v.size, site: v.site, target: names.get(v.targetName)!, use: v.use })),
       }));
     } else {
-      const patches = this.patches;
-      for (let k = 0; k < n; k++) {
-        const use = callKindOf[rKind[cReloc[k]!]!]!.use;
-        const at = cAt[k]!;
-        const label = fnOffset[targets[k]!]!;
-        const delta = label - at;
-        if (delta > use.maxPos || -delta > use.maxNeg) {
-          const o = this.origin(k);
-          return Either.left({ _tag: "CallOutOfRange", item: o.item, function: o.function, offset: o.offset, kind: o.kind, target: o.target, distance: delta, min: -use.maxNeg, max: use.maxPos });
-        }
-        patches.add(at, use, label);
-      }
+      const e = this.patchDirect(targets);
+      if (e !== undefined) return Either.left(e);
     }
     const textSize = alignUp(offset, target.textAlign);
     if (textSize > MAX_TEXT) return Either.left({ _tag: "TextTooLarge", size: textSize, max: MAX_TEXT });
@@ -414,6 +438,20 @@ export const step = (state: LayoutState, item: Item): LayoutState => {
   if (state.failure !== undefined || arenaOf(state) === undefined) return state;
   const a = own(state);
   a.add(item);
+  return new LayoutState(state.header, state.target, state.steps + 1, a.failure, a);
+};
+
+/**
+ * `step` for an item objfold's own decoder (`schema/fast.ts` or the schema)
+ * just made: the guard against hand-built items is skipped, since decoded
+ * items are the schema's values (laws/fastdecode: the fast decoder gives
+ * exactly the schema's; laws/guard: the guard passes every schema value).
+ * Internal: the line fronts use it; the public `step` always guards.
+ */
+export const stepDecoded = (state: LayoutState, item: Item): LayoutState => {
+  if (state.failure !== undefined || arenaOf(state) === undefined) return state;
+  const a = own(state);
+  a.add(item, true);
   return new LayoutState(state.header, state.target, state.steps + 1, a.failure, a);
 };
 
