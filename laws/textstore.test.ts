@@ -102,4 +102,17 @@ describe("the text store", () => {
       { numRuns: 40 },
     );
   });
+
+  it("a step refused for a text past 4 GiB stores nothing: a fork of the state before it still has its bodies", () => {
+    const f0: Item = { type: "function", name: "f0", body: Uint8Array.from({ length: 64 }, (_, i) => i + 1), alignment: 1, relocations: [] };
+    const s = foldItems(header, [f0]);
+    // 200 bytes from 4 GiB − 36: past the limit; stored, their tail would wrap onto f0's chunk.
+    const far = step(s, { type: "padding", size: 0xffffffff - 100 });
+    const refused = step(far, { type: "function", name: "big", body: new Uint8Array(200).fill(0xee), alignment: 1, relocations: [] });
+    expect(refused.failure?._tag).toBe("TextTooLarge");
+    // `s` is no longer its chain's tip: stepping it replays f0 from the store.
+    const items: Item[] = [f0, { type: "padding", size: 1 }];
+    const forked = finishBytes(step(s, { type: "padding", size: 1 }));
+    expect(Buffer.from(orThrow(forked)).equals(Buffer.from(orThrow(encodeModule({ header, items }))))).toBe(true);
+  });
 });

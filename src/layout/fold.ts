@@ -36,7 +36,7 @@ import { TextStore } from "./textStore.js";
 /** Text offsets are u32, as in Cranelift's MachBuffer. */
 export const MAX_TEXT = 0xffffffff;
 
-/** Rows grow as items are stepped; `seal` hands the filled prefixes to the plan. */
+/** One chain's builder: rows grow as items are stepped; `finish` hands the filled prefixes to the plan. */
 class Arena {
   tip: LayoutState | undefined = undefined;
   offset = 0;
@@ -85,10 +85,6 @@ class Arena {
     const veneers = [...isa.calls.values()].some((k) => k.use.veneer !== undefined);
     this.machine = veneers ? new IslandMachine(isa.worstCaseVeneer, this.patches, (call) => this.origin(call)) : undefined;
     this.callKindOf = RELOCATION_KINDS.map((k) => isa.calls.get(k));
-  }
-
-  get steps(): number {
-    return this.itemRef.length;
   }
 
   /** The call's site, for errors. */
@@ -194,6 +190,8 @@ class Arena {
       const e = this.checkRelocation(relocations[k]!, at, len, item, name);
       if (e !== undefined) return e;
     }
+    // Before the body is stored: an offset past 2^32 would wrap in the store's chunk index, and a fork replays from the store.
+    if (at + len > MAX_TEXT) return { _tag: "TextTooLarge", item, size: at + len, max: MAX_TEXT };
     const index = this.fnOffset.length;
     this.itemRef.push(index);
     this.names.set(name, index);
@@ -228,7 +226,6 @@ class Arena {
       if (m !== undefined) m.use(site, r.target, this.callKindOf[code]!.use, call, true);
     }
     this.offset = at + len;
-    if (this.offset > MAX_TEXT) return { _tag: "TextTooLarge", item, size: this.offset, max: MAX_TEXT };
     return undefined;
   }
 
@@ -344,6 +341,7 @@ class Arena {
     const n = this.cAt.length;
     const targets = this.resolveTargets();
     if (!(targets instanceof Int32Array)) return Either.left(targets);
+    const fnOffset = this.fnOffset.data;
     let offset = this.offset;
     let islands: Island[] = [];
     const veneers = new Float64Array(n).fill(-1);
@@ -352,7 +350,8 @@ class Arena {
       while (m.unresolved > 0) {
         // MachBuffer `finish`: islands of distance 0 until nothing is pending (every label is known now).
         const handled = m.handled;
-        const r = m.emit(offset, 0, this.header.forceVeneers, this.labelOf);
+        // Every target is resolved by now: a fixup's label is its call's target (no name lookups).
+        const r = m.emit(offset, 0, this.header.forceVeneers, (_, call) => fnOffset[targets[call]!]);
         if (typeof r !== "number") return Either.left(r);
         offset = r;
         if (m.handled === handled) throw new Error("objfold defect: an island at finish resolved no fixup");

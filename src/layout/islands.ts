@@ -147,7 +147,8 @@ export class IslandMachine {
     cur: number,
     distance: number,
     force: boolean,
-    labelOf: (name: string) => number | undefined,
+    /** Where a fixup's label is bound, if it is: given the label's name and the call the fixup serves. */
+    labelOf: (name: string, call: number) => number | undefined,
     next?: { readonly name: string; readonly align: number },
   ): number | ObjfoldError {
     const threshold = this.worstCaseEnd(cur, distance);
@@ -155,7 +156,9 @@ export class IslandMachine {
     const putBack: number[] = [];
     const { fAt, fDeadline, fUse, fLabel, uses } = this;
     const useOf = (f: number): LabelUse => uses[fUse.data[f]!]!;
-    const shouldApply = (f: number): boolean => labelOf(fLabel[f]!) !== undefined || (fDeadline.data[f]! < threshold && useOf(f).veneer !== undefined);
+    const fCall = this.fCall;
+    const labelOfFixup = (f: number): number | undefined => labelOf(fLabel[f]!, fCall.data[f]!);
+    const shouldApply = (f: number): boolean => labelOfFixup(f) !== undefined || (fDeadline.data[f]! < threshold && useOf(f).veneer !== undefined);
 
     const veneerFor = (f: number, label: number | undefined): ObjfoldError | undefined => {
       const use = useOf(f);
@@ -184,7 +187,7 @@ export class IslandMachine {
       const labels = new Float64Array(count - from);
       let direct = true;
       for (let f = from; f < count; f++) {
-        const label = labelOf(fLabel[f]!);
+        const label = labelOfFixup(f);
         const use = useOf(f);
         const at = fAt.data[f]!;
         if (label === undefined || label - at > use.maxPos || at - label > use.maxNeg) {
@@ -221,7 +224,7 @@ export class IslandMachine {
       const f = this.pop();
       const use = useOf(f);
       const at = fAt.data[f]!;
-      const label = labelOf(fLabel[f]!);
+      const label = labelOfFixup(f);
       if (label === undefined) {
         // About to fall out of reach: a veneer, unless (3). Not under force:
         // there the call takes a veneer anyway, and it must come before the function.
