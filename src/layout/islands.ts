@@ -34,6 +34,13 @@ export interface IslandDraft extends Omit<Island, "veneers"> {
   readonly veneers: ReadonlyArray<VeneerDraft>;
 }
 
+/** Index of `u` in `uses`, appended if new (an ISA has a handful: a linear search). */
+const indexIn = (uses: LabelUse[], u: LabelUse): number => {
+  for (let k = 0; k < uses.length; k++) if (uses[k] === u) return k;
+  uses.push(u);
+  return uses.length - 1;
+};
+
 /** Patches as they are decided, in application order: columns, and the few label uses they index. */
 export class PatchBuilder {
   readonly at = u32();
@@ -41,17 +48,10 @@ export class PatchBuilder {
   readonly use = u8();
   readonly uses: LabelUse[] = [];
 
-  useIndex(u: LabelUse): number {
-    const uses = this.uses;
-    for (let k = 0; k < uses.length; k++) if (uses[k] === u) return k;
-    uses.push(u);
-    return uses.length - 1;
-  }
-
   add(at: number, u: LabelUse, label: number): void {
     this.at.push(at);
     this.label.push(label);
-    this.use.push(this.useIndex(u));
+    this.use.push(indexIn(this.uses, u));
   }
 
   columns(): PatchColumns {
@@ -91,18 +91,11 @@ export class IslandMachine {
     private readonly origin: (call: number) => FixupOrigin,
   ) {}
 
-  private useIndex(u: LabelUse): number {
-    const uses = this.uses;
-    for (let k = 0; k < uses.length; k++) if (uses[k] === u) return k;
-    uses.push(u);
-    return uses.length - 1;
-  }
-
   use(at: number, label: string, use: LabelUse, call: number, direct: boolean): void {
     const deadline = Math.min(MAX, at + use.maxPos);
     this.fAt.push(at);
     this.fDeadline.push(deadline);
-    this.fUse.push(this.useIndex(use));
+    this.fUse.push(indexIn(this.uses, use));
     this.fCall.push(call);
     this.fDirect.push(direct ? 1 : 0);
     this.fLabel.push(label);

@@ -128,7 +128,6 @@ export const RELOCATION_KINDS = [
   "PulleyPcRel",
   "PulleyCallIndirectHost",
 ] as const satisfies ReadonlyArray<Relocation["kind"]>;
-export const HOST_CALL_KIND = RELOCATION_KINDS.indexOf("PulleyCallIndirectHost");
 
 export interface TextPlanParts {
   readonly header: Header;
@@ -160,36 +159,16 @@ export const relocationsOf = (r: RelocationColumns, from: number, to: number): R
   return out;
 };
 
-export class TextPlan implements TextPlanParts {
-  readonly header: Header;
-  readonly target: Target;
-  readonly fns: FunctionColumns;
-  readonly relocs: RelocationColumns;
-  readonly text: TextStore;
-  readonly paddings: ReadonlyArray<PlacedPadding>;
-  readonly islands: ReadonlyArray<Island>;
-  readonly patchColumns: PatchColumns;
-  readonly hostCalls: ReadonlyArray<HostCallWrite>;
-  readonly callColumns: CallColumns;
-  readonly textLength: number;
-  readonly textSize: number;
+// The class and this interface merge: a `TextPlan` has every field of its parts.
+export interface TextPlan extends TextPlanParts {}
+
+export class TextPlan {
   #functions: ReadonlyArray<PlacedFunction> | undefined;
   #patches: ReadonlyArray<Patch> | undefined;
   #calls: ReadonlyArray<CallSite> | undefined;
 
   constructor(p: TextPlanParts) {
-    this.header = p.header;
-    this.target = p.target;
-    this.fns = p.fns;
-    this.relocs = p.relocs;
-    this.text = p.text;
-    this.paddings = p.paddings;
-    this.islands = p.islands;
-    this.patchColumns = p.patchColumns;
-    this.hostCalls = p.hostCalls;
-    this.callColumns = p.callColumns;
-    this.textLength = p.textLength;
-    this.textSize = p.textSize;
+    Object.assign(this, p);
   }
 
   /** Function k as the module stated it (body, relocations and unwind rebuilt from the columns). */
