@@ -17,6 +17,13 @@ const grown = (n: number): number => Math.max(64, Math.ceil(n * 1.5));
 export class U32Column {
   data = new Uint32Array(64);
   length = 0;
+  /** Room for at least `n` rows without growing. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    const bigger = new Uint32Array(n);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
+  }
   push(v: number): void {
     if (this.length === this.data.length) {
       const bigger = new Uint32Array(grown(this.length));
@@ -33,6 +40,13 @@ export class U32Column {
 export class I32Column {
   data = new Int32Array(64);
   length = 0;
+  /** Room for at least `n` rows without growing. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    const bigger = new Int32Array(n);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
+  }
   push(v: number): void {
     if (this.length === this.data.length) {
       const bigger = new Int32Array(grown(this.length));
@@ -49,6 +63,13 @@ export class I32Column {
 export class F64Column {
   data = new Float64Array(64);
   length = 0;
+  /** Room for at least `n` rows without growing. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    const bigger = new Float64Array(n);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
+  }
   push(v: number): void {
     if (this.length === this.data.length) {
       const bigger = new Float64Array(grown(this.length));
@@ -65,6 +86,13 @@ export class F64Column {
 export class U8Column {
   data = new Uint8Array(64);
   length = 0;
+  /** Room for at least `n` rows without growing. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    const bigger = new Uint8Array(n);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
+  }
   push(v: number): void {
     if (this.length === this.data.length) {
       const bigger = new Uint8Array(grown(this.length));
