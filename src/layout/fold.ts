@@ -50,7 +50,9 @@ class Arena {
   private readonly fnLength = u32();
   private readonly fnItem = i32();
   private readonly fnAlign = u32();
-  private readonly fnName: string[] = [];
+  /** Name → function index; its keys are the functions' names, by function index. */
+  readonly names = new NameTable();
+  private readonly fnName: string[] = this.names.keys;
   private readonly fnUnwind: (Unwind | undefined)[] = [];
   private readonly fnReloc = i32();
   private readonly text = new TextStore();
@@ -64,8 +66,6 @@ class Arena {
   private readonly cFn = i32();
   private readonly cReloc = i32();
   private readonly cAt = u32();
-  /** Name → function index (a `Map`'s get/set, faster here: see names.ts). */
-  readonly names = new NameTable();
   private readonly paddings: PlacedPadding[] = [];
   private readonly hostCalls: HostCallWrite[] = [];
   private readonly patches = new PatchBuilder();
@@ -206,12 +206,11 @@ class Arena {
     if (at + len > MAX_TEXT) return { _tag: "TextTooLarge", item, size: at + len, max: MAX_TEXT };
     const index = this.fnOffset.length;
     this.itemRef.push(index);
-    this.names.set(name, index);
+    this.names.add(name); // entry `index`: one name per function, in order (the duplicate check came first)
     this.fnOffset.push(at);
     this.fnLength.push(len);
     this.fnItem.push(item);
     this.fnAlign.push(fn.alignment);
-    this.fnName.push(name);
     this.fnUnwind.push(fn.unwind);
     this.fnReloc.push(this.rOffset.length);
     this.text.put(at, body);

@@ -1,6 +1,10 @@
 /**
  * Function name → function index, for the fold: the `get`/`set` of a
- * `Map<string, number>`, faster for this use.
+ * `Map<string, number>` whose values are the keys' insertion order, faster
+ * for this use. The keys array is the fold's list of function names too
+ * (one array of 10⁶ strings, not two, and no array of values: at 10⁶
+ * functions each growing array was more old-generation garbage and
+ * collections of a large heap).
  *
  * Why (docs/performance.md): at 100 000 functions the fold's three lookups per
  * function (duplicate check, insert, and the call target in `finish`) were its
@@ -17,13 +21,13 @@
  * A transient builder owned by one fold arena; never crosses the API.
  */
 export class NameTable {
-  private readonly keys: string[] = [];
-  private readonly values: number[] = [];
+  /** Entry k's key: the names in insertion order. */
+  readonly keys: string[] = [];
   /** Pairs (hash, entry + 1); entry 0 marks an empty slot. */
   private slots = new Int32Array(64);
   private mask = 31;
   private readonly seed = (Math.random() * 0x100000000) | 0;
-  /** The last key hashed and its hash: the fold asks for a name and then sets it, islands ask twice. */
+  /** The last key hashed and its hash: the fold asks for a name and then adds it, islands ask twice. */
   private lastKey = "";
   private lastHash = this.hashOf("");
 
@@ -57,25 +61,23 @@ export class NameTable {
     }
   }
 
+  /** The entry (insertion index) of `key`, if it was added. */
   get(key: string): number | undefined {
     const e = this.slots[2 * this.find(key, this.hash(key)) + 1]!;
-    return e === 0 ? undefined : this.values[e - 1];
+    return e === 0 ? undefined : e - 1;
   }
 
-  set(key: string, value: number): this {
+  /** Add `key` if it is new; its entry either way. */
+  add(key: string): number {
     const h = this.hash(key);
     const i = this.find(key, h);
     const e = this.slots[2 * i + 1]!;
-    if (e !== 0) {
-      this.values[e - 1] = value;
-      return this;
-    }
+    if (e !== 0) return e - 1;
     this.keys.push(key);
-    this.values.push(value);
     this.slots[2 * i] = h;
     this.slots[2 * i + 1] = this.keys.length;
     if (2 * this.keys.length > this.mask) this.grow();
-    return this;
+    return this.keys.length - 1;
   }
 
   private grow(): void {
