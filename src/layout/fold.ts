@@ -90,8 +90,9 @@ class Arena {
   /**
    * Room for `items` more items, as functions with one call each (a guess
    * for the relocation rows): columns sized once instead of grown 1.5× at a
-   * time, which at 10⁶ items was ~100 MB of copies and the collections they
-   * set off.
+   * time, which copies about twice a column's final size along the way
+   * (~100 MB for 13 columns at 10⁶ items) and adds to what sets off
+   * collections (docs/performance.md, "GC at 10⁶").
    */
   reserve(items: number): void {
     const n = this.itemRef.length + items;

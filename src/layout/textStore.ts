@@ -6,7 +6,9 @@
  * A small body is copied into 1 MiB chunks at its text offset (the chunks are
  * allocated as text reaches them; fill between bodies stays zero). A large
  * body is kept by reference: copying it twice would cost more than the view
- * it is held by, and it is copied once, into the object, at the end.
+ * it is held by, and it is copied once, into the object, at the end. (Items
+ * are values: as before this store, a large body changed by its owner after
+ * the step would change the object.)
  *
  * Owned by one arena; written only while the arena is its chain's tip.
  */
