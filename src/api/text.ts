@@ -17,7 +17,8 @@ import { Either } from "effect";
 import type { DecodeIssue } from "../errors.js";
 import { decodeHeaderLine, decodeItemLine } from "../schema/decode.js";
 import { ItemScanner } from "../schema/fast.js";
-import type { Header, Item, Module } from "../schema/records.js";
+import { renderJsonLines } from "../importer/jsonl.js";
+import type { Header, Item, ItemJson, Module } from "../schema/records.js";
 import type { DecodeError } from "./located.js";
 
 /** One decoded line: the header (first non-blank line) or an item, with its 1-based line number. */
@@ -120,15 +121,11 @@ export class LineDecoder {
  * would throw on a module built by hand with an out-of-range value; such a
  * module prints, and decoding the text reports the value).
  */
-const printable = (item: Item): unknown => (item.type === "function" ? { ...item, body: bytesToBase64(item.body) } : item);
+const printable = (item: Item): ItemJson => (item.type === "function" ? { ...item, body: bytesToBase64(item.body) } : item);
 
 /**
  * A module as JSON Lines text (records.md): the header line, then one line
  * per item, each ending in `\n`. `parseModule(stringifyModule(m))` gives `m`
  * back.
  */
-export const stringifyModule = (m: Module): string => {
-  const out: string[] = [JSON.stringify(m.header)];
-  for (const item of m.items) out.push(JSON.stringify(printable(item)));
-  return out.join("\n") + "\n";
-};
+export const stringifyModule = (m: Module): string => renderJsonLines({ header: m.header, items: m.items.map(printable) });

@@ -149,17 +149,10 @@ const writeStrings = (w: ByteWriter, base: number, t: StringTable): void => {
 
 const applyPatches = (buf: Uint8Array, base: number, p: PatchColumns): void => {
   const pAt = p.at, pLabel = p.label, pUse = p.use, uses = p.uses;
-  if (uses.length === 1) {
-    const patch = uses[0]!.patch;
-    for (let k = 0; k < p.count; k++) {
-      const at = pAt[k]!;
-      patch(buf, base + at, pLabel[k]! - at);
-    }
-  } else
-    for (let k = 0; k < p.count; k++) {
-      const at = pAt[k]!;
-      uses[pUse[k]!]!.patch(buf, base + at, pLabel[k]! - at);
-    }
+  for (let k = 0; k < p.count; k++) {
+    const at = pAt[k]!;
+    uses[pUse[k]!]!.patch(buf, base + at, pLabel[k]! - at);
+  }
 };
 
 /** One local STT_FUNC per function, after the null symbol. */

@@ -23,12 +23,12 @@ import { alignUp, type FixupOrigin, IslandMachine, PatchBuilder } from "./island
 import { NameTable } from "./names.js";
 import {
   type FunctionColumns,
+  functionItemOf,
   type HostCallWrite,
   type Island,
   type PlacedPadding,
   RELOCATION_KINDS,
   type RelocationColumns,
-  relocationsOf,
   TextPlan,
 } from "./plan.js";
 import { TextStore } from "./textStore.js";
@@ -118,33 +118,21 @@ class Arena {
   itemAt(i: number): Item {
     const ref = this.itemRef.data[i]!;
     if (ref < 0) return { type: "padding", size: this.paddings[-1 - ref]!.size };
-    const k = ref;
-    const to = k + 1 < this.fnReloc.length ? this.fnReloc.data[k + 1]! : this.rOffset.length;
-    const base = {
-      type: "function" as const,
-      name: this.fnName[k]!,
-      body: this.text.body(k, this.fnOffset.data[k]!, this.fnLength.data[k]!),
-      alignment: this.fnAlign.data[k]!,
-      relocations: relocationsOf(this.relocationColumns(), this.fnReloc.data[k]!, to),
-    };
-    const unwind = this.fnUnwind[k];
-    return unwind === undefined ? base : { ...base, unwind };
+    return functionItemOf(this.functionColumns(), this.relocationColumns(), this.text, ref);
   }
 
-  private functionColumns(count: number): FunctionColumns {
-    // relocStart needs one row past the last function: the relocation count so far.
-    const starts = new Int32Array(count + 1);
-    starts.set(this.fnReloc.data.subarray(0, count));
-    starts[count] = count < this.fnReloc.length ? this.fnReloc.data[count]! : this.rOffset.length;
+  /** The function rows so far, as views (no copy). */
+  private functionColumns(): FunctionColumns {
     return {
-      count,
-      offset: this.fnOffset.view().subarray(0, count),
-      length: this.fnLength.view().subarray(0, count),
-      item: this.fnItem.view().subarray(0, count),
-      alignment: this.fnAlign.view().subarray(0, count),
+      count: this.fnOffset.length,
+      offset: this.fnOffset.view(),
+      length: this.fnLength.view(),
+      item: this.fnItem.view(),
+      alignment: this.fnAlign.view(),
       name: this.fnName,
       unwind: this.fnUnwind,
-      relocStart: starts,
+      relocStart: this.fnReloc.view(),
+      relocCount: this.rOffset.length,
     };
   }
 
@@ -385,7 +373,7 @@ class Arena {
       new TextPlan({
         header: this.header,
         target,
-        fns: this.functionColumns(this.fnOffset.length),
+        fns: this.functionColumns(),
         relocs: this.relocationColumns(),
         text: this.text,
         paddings: this.paddings,
@@ -444,13 +432,16 @@ const own = (s: LayoutState): Arena => {
   return fresh;
 };
 
-/** Fold one item in. Pure: `state` itself is never changed. */
-export const step = (state: LayoutState, item: Item): LayoutState => {
+/** One item in; `decoded` skips the guard (see `stepDecoded`). */
+const stepOne = (state: LayoutState, item: Item, decoded: boolean): LayoutState => {
   if (state.failure !== undefined || arenaOf(state) === undefined) return state;
   const a = own(state);
-  a.add(item);
+  a.add(item, decoded);
   return new LayoutState(state.header, state.target, state.steps + 1, a.failure, a);
 };
+
+/** Fold one item in. Pure: `state` itself is never changed. */
+export const step = (state: LayoutState, item: Item): LayoutState => stepOne(state, item, false);
 
 /**
  * `step` for an item objfold's own decoder (`schema/fast.ts` or the schema)
@@ -459,12 +450,7 @@ export const step = (state: LayoutState, item: Item): LayoutState => {
  * exactly the schema's; laws/guard: the guard passes every schema value).
  * Internal: the line fronts use it; the public `step` always guards.
  */
-export const stepDecoded = (state: LayoutState, item: Item): LayoutState => {
-  if (state.failure !== undefined || arenaOf(state) === undefined) return state;
-  const a = own(state);
-  a.add(item, true);
-  return new LayoutState(state.header, state.target, state.steps + 1, a.failure, a);
-};
+export const stepDecoded = (state: LayoutState, item: Item): LayoutState => stepOne(state, item, true);
 
 /**
  * Fold the items of an array in, as `step` does one by one (stopping at the

@@ -10,6 +10,7 @@
  * `Item` accepts, on valid items and on items with fields broken.
  */
 import type { DecodeIssue } from "../errors.js";
+import { CALL_RELOCATION_KINDS, isFunctionName } from "../schema/kinds.js";
 import type { Item } from "../schema/records.js";
 
 type Path = ReadonlyArray<string | number>;
@@ -22,10 +23,10 @@ const SAFE = Number.MAX_SAFE_INTEGER;
 const bad = (path: Path, message: string): Problem => ({ path, message });
 const need = (ok: boolean, path: Path, message: string): Problem => (ok ? undefined : bad(path, message));
 
-const isName = (v: unknown): boolean => typeof v === "string" && v.length > 0 && !v.includes("\u0000") && v.isWellFormed();
+const isName = (v: unknown): boolean => typeof v === "string" && isFunctionName(v);
 const isAlignment = (v: unknown): boolean => int(v, 1, 0x40000000) && ((v as number) & ((v as number) - 1)) === 0;
 
-const CALL_KINDS = new Set(["X86CallPCRel4", "Arm64Call", "RiscvCallPlt", "S390xPLTRel32Dbl", "S390xPCRel32Dbl", "PulleyPcRel"]);
+const CALL_KINDS: ReadonlySet<string> = new Set(CALL_RELOCATION_KINDS);
 
 /** Fields of each SystemV op and their ranges. */
 const CFA_FIELDS: ReadonlyMap<string, ReadonlyArray<readonly [string, number, number] | readonly [string, "boolean"]>> = new Map([
@@ -74,6 +75,20 @@ const fields = (o: Record<string, unknown>, spec: ReadonlyArray<string>, path: P
   return undefined;
 };
 
+/** A Windows record's `codes`: an array of objects, each a known op with its fields. */
+const codesProblem = (codes: unknown, spec: ReadonlyMap<string, ReadonlyArray<string>>, arch: string, path: Path): Problem => {
+  if (!Array.isArray(codes)) return bad([...path, "codes"], "must be an array");
+  for (let k = 0; k < codes.length; k++) {
+    const c = codes[k] as Record<string, unknown> | null;
+    if (typeof c !== "object" || c === null) return bad([...path, "codes", k], "must be an object");
+    const fieldsOf = spec.get(c.op as string);
+    if (fieldsOf === undefined) return bad([...path, "codes", k, "op"], `is not a Windows ${arch} code`);
+    const p = fields(c, fieldsOf, path, k);
+    if (p !== undefined) return p;
+  }
+  return undefined;
+};
+
 const unwindProblem = (u: unknown, path: Path): Problem => {
   if (typeof u !== "object" || u === null) return bad(path, "must be an object");
   const o = u as Record<string, unknown>;
@@ -102,29 +117,10 @@ const unwindProblem = (u: unknown, path: Path): Problem => {
       for (const f of ["flags", "prologueSize", "frameRegisterOffset"])
         if (!int(o[f], 0, SAFE)) return bad([...path, f], "must be a non-negative integer");
       if (o.frameRegister !== null && !int(o.frameRegister, 0, SAFE)) return bad([...path, "frameRegister"], "must be null or a non-negative integer");
-      if (!Array.isArray(o.codes)) return bad([...path, "codes"], "must be an array");
-      for (let k = 0; k < o.codes.length; k++) {
-        const c = o.codes[k] as Record<string, unknown> | null;
-        if (typeof c !== "object" || c === null) return bad([...path, "codes", k], "must be an object");
-        const spec = WIN_X64_FIELDS.get(c.op as string);
-        if (spec === undefined) return bad([...path, "codes", k, "op"], "is not a Windows x64 code");
-        const p = fields(c, spec, path, k);
-        if (p !== undefined) return p;
-      }
-      return undefined;
+      return codesProblem(o.codes, WIN_X64_FIELDS, "x64", path);
     }
-    case "windowsArm64": {
-      if (!Array.isArray(o.codes)) return bad([...path, "codes"], "must be an array");
-      for (let k = 0; k < o.codes.length; k++) {
-        const c = o.codes[k] as Record<string, unknown> | null;
-        if (typeof c !== "object" || c === null) return bad([...path, "codes", k], "must be an object");
-        const spec = WIN_ARM64_FIELDS.get(c.op as string);
-        if (spec === undefined) return bad([...path, "codes", k, "op"], "is not a Windows ARM64 code");
-        const p = fields(c, spec, path, k);
-        if (p !== undefined) return p;
-      }
-      return undefined;
-    }
+    case "windowsArm64":
+      return codesProblem(o.codes, WIN_ARM64_FIELDS, "ARM64", path);
     default:
       return bad([...path, "kind"], "is not an unwind kind");
   }

@@ -9,6 +9,7 @@
  * and the unwind planners read the columns.
  */
 import type { LabelUse } from "../isa/types.js";
+import { RELOCATION_KINDS } from "../schema/kinds.js";
 import type { FunctionItem, Header, Relocation, Unwind } from "../schema/records.js";
 import type { Target } from "../target.js";
 import type { TextStore } from "./textStore.js";
@@ -83,8 +84,9 @@ export interface FunctionColumns {
   readonly alignment: Uint32Array;
   readonly name: ReadonlyArray<string>;
   readonly unwind: ReadonlyArray<Unwind | undefined>;
-  /** Rows of function k's relocations: `[relocStart[k], relocStart[k + 1])`. */
+  /** First relocation row of each function: function k's rows run to the next function's first, or to `relocCount`. */
   readonly relocStart: Int32Array;
+  readonly relocCount: number;
 }
 
 /** Every function's relocations, in item order (what `fn.relocations` is rebuilt from). */
@@ -119,15 +121,8 @@ export interface CallColumns {
   readonly veneer: Float64Array;
 }
 
-export const RELOCATION_KINDS = [
-  "X86CallPCRel4",
-  "Arm64Call",
-  "RiscvCallPlt",
-  "S390xPLTRel32Dbl",
-  "S390xPCRel32Dbl",
-  "PulleyPcRel",
-  "PulleyCallIndirectHost",
-] as const satisfies ReadonlyArray<Relocation["kind"]>;
+/** Relocation kind codes: index into this list (one list with the schema's: `schema/kinds.ts`). */
+export { RELOCATION_KINDS };
 
 export interface TextPlanParts {
   readonly header: Header;
@@ -147,7 +142,7 @@ export interface TextPlanParts {
 }
 
 /** Relocation rows `[from, to)` (one function's), rebuilt as the schema's values. */
-export const relocationsOf = (r: RelocationColumns, from: number, to: number): Relocation[] => {
+const relocationsOf = (r: RelocationColumns, from: number, to: number): Relocation[] => {
   const out = new Array<Relocation>(to - from);
   for (let j = from; j < to; j++) {
     const kind = RELOCATION_KINDS[r.kind[j]!]!;
@@ -162,6 +157,16 @@ export const relocationsOf = (r: RelocationColumns, from: number, to: number): R
 // The class and this interface merge: a `TextPlan` has every field of its parts.
 export interface TextPlan extends TextPlanParts {}
 
+/** Function k rebuilt from its rows: equal to the item it was stepped from, not the same object. */
+export const functionItemOf = (f: FunctionColumns, r: RelocationColumns, text: TextStore, k: number): FunctionItem => {
+  const name = f.name[k]!;
+  const body = text.body(k, f.offset[k]!, f.length[k]!);
+  const alignment = f.alignment[k]!;
+  const relocations = relocationsOf(r, f.relocStart[k]!, k + 1 < f.count ? f.relocStart[k + 1]! : f.relocCount);
+  const unwind = f.unwind[k];
+  return unwind === undefined ? { type: "function", name, body, alignment, relocations } : { type: "function", name, body, alignment, relocations, unwind };
+};
+
 export class TextPlan {
   #functions: ReadonlyArray<PlacedFunction> | undefined;
   #patches: ReadonlyArray<Patch> | undefined;
@@ -173,16 +178,7 @@ export class TextPlan {
 
   /** Function k as the module stated it (body, relocations and unwind rebuilt from the columns). */
   functionItem(k: number): FunctionItem {
-    const f = this.fns;
-    const base = {
-      type: "function" as const,
-      name: f.name[k]!,
-      body: this.text.body(k, f.offset[k]!, f.length[k]!),
-      alignment: f.alignment[k]!,
-      relocations: relocationsOf(this.relocs, f.relocStart[k]!, f.relocStart[k + 1]!),
-    };
-    const unwind = f.unwind[k];
-    return unwind === undefined ? base : { ...base, unwind };
+    return functionItemOf(this.fns, this.relocs, this.text, k);
   }
 
   /** The placed functions as objects (built on first use: tests and tools). */

@@ -26,6 +26,7 @@
  * Instances are transient builders owned by one decoding pass (or a module's
  * shared default); nothing mutable crosses the API.
  */
+import { CALL_RELOCATION_KINDS, HOST_CALL_RELOCATION_KIND, RELOCATION_KINDS } from "./kinds.js";
 import type { CfaInstruction, FunctionItem, Header, Item, PaddingItem, Relocation, SystemVUnwind } from "./records.js";
 
 /** Thrown inside the scanner, caught at its entry: "not mine, ask the schema". */
@@ -84,9 +85,8 @@ const I_AT = 0, I_OP = 1, I_REGISTER = 2, I_OFFSET = 3, I_FROM = 4, I_SIZE = 5, 
 
 const TYPES = ["function", "padding"] as const;
 const TYPE_CODES = table(TYPES);
-const RELOC_KINDS = ["X86CallPCRel4", "Arm64Call", "RiscvCallPlt", "S390xPLTRel32Dbl", "S390xPCRel32Dbl", "PulleyPcRel", "PulleyCallIndirectHost"] as const;
-const RELOC_KIND_CODES = table(RELOC_KINDS);
-const HOST_CALL_KIND = 6;
+const RELOC_KIND_CODES = table(RELOCATION_KINDS);
+const HOST_CALL_KIND = RELOCATION_KINDS.indexOf(HOST_CALL_RELOCATION_KIND);
 const SYSTEMV_CODES = table(["systemv"]);
 
 /** The ops of `CfaInstruction`, with the exact set of fields (as key bits) each one has. */
@@ -379,7 +379,7 @@ export class ItemScanner {
       return { offset, kind: "PulleyCallIndirectHost", hostCall, addend };
     }
     if (rest !== 1 << R_TARGET) throw DECLINE;
-    return { offset, kind: RELOC_KINDS[kind] as Exclude<(typeof RELOC_KINDS)[number], "PulleyCallIndirectHost">, target, addend };
+    return { offset, kind: RELOCATION_KINDS[kind] as (typeof CALL_RELOCATION_KINDS)[number], target, addend };
   }
 
   private unwind(): SystemVUnwind {

@@ -5,6 +5,7 @@
  */
 import { ParseResult, Schema as S } from "effect";
 import { base64ToBytes, bytesToBase64 } from "../bytes/base64.js";
+import { CALL_RELOCATION_KINDS, HOST_CALL_RELOCATION_KIND, isFunctionName } from "./kinds.js";
 
 const int = (lo: number, hi: number, what: string) =>
   S.Number.pipe(
@@ -37,12 +38,9 @@ export const Base64Bytes = S.transformOrFail(S.String, S.Uint8ArrayFromSelf, {
   encode: (b) => ParseResult.succeed(bytesToBase64(b)),
 });
 
-/**
- * A symbol name: non-empty, no NUL, and well-formed UTF-16 (a lone surrogate
- * would become U+FFFD in UTF-8, so two different names could give one symbol).
- */
+/** A symbol name (`isFunctionName`). */
 export const FunctionName = S.String.pipe(
-  S.filter((s) => s.length > 0 && !s.includes("\u0000") && s.isWellFormed(), {
+  S.filter(isFunctionName, {
     message: () => "name must be a non-empty string without NUL or unpaired surrogates",
   }),
 );
@@ -62,14 +60,7 @@ export type Header = S.Schema.Type<typeof Header>;
 
 // ---------------------------------------------------------------- relocations
 
-export const CallRelocationKind = S.Literal(
-  "X86CallPCRel4",
-  "Arm64Call",
-  "RiscvCallPlt",
-  "S390xPLTRel32Dbl",
-  "S390xPCRel32Dbl",
-  "PulleyPcRel",
-);
+export const CallRelocationKind = S.Literal(...CALL_RELOCATION_KINDS);
 export type CallRelocationKind = S.Schema.Type<typeof CallRelocationKind>;
 
 export const CallRelocation = S.Struct({
@@ -82,7 +73,7 @@ export type CallRelocation = S.Schema.Type<typeof CallRelocation>;
 
 export const HostCallRelocation = S.Struct({
   offset: U32,
-  kind: S.Literal("PulleyCallIndirectHost"),
+  kind: S.Literal(HOST_CALL_RELOCATION_KIND),
   hostCall: U8,
   addend: S.optionalWith(SafeInt, { default: () => 0 }),
 });
