@@ -42,9 +42,11 @@ export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSec
 /** Plan the whole object from a finished fold's text plan. */
 export const planFromText = (text: TextPlan): Either.Either<ObjectPlan, ObjfoldError> => Either.map(planUnwind(text), (extras) => planObject(text, extras));
 
+/** Close a fold and plan its object (render it with `writeObject`, or `objectParts` to write it in parts). */
+export const finishPlan = (state: LayoutState): Either.Either<ObjectPlan, ObjfoldError> => Either.flatMap(finish(state), planFromText);
+
 /** Close a fold and render it. */
-export const finishBytes = (state: LayoutState): Either.Either<Uint8Array, ObjfoldError> =>
-  Either.map(Either.flatMap(finish(state), planFromText), writeObject);
+export const finishBytes = (state: LayoutState): Either.Either<Uint8Array, ObjfoldError> => Either.map(finishPlan(state), writeObject);
 
 /** Fold a whole item list. */
 export const foldItems = (header: Header, items: Iterable<Item>): LayoutState => {

@@ -10,12 +10,17 @@ import { pipe } from "fp-ts/lib/function.js";
 import { begin, decodeModule, encode, encodeAsync, encodeText, finish, type Item, type Module, ModuleCodec, type ObjfoldError, parseModule, step, stepAll, stringifyModule } from "../../src/index.js";
 import { decodeTextSource, encodeEffect, encodeSink, encodeTextStream } from "../../src/effect.js";
 import { encodeChunks, encodeLines } from "../../src/cli/encodeStream.js";
+import { type ObjectPlan, objectParts } from "../../src/elf/object.js";
 
 /** A face's outcome, reduced to what the laws compare. */
 export type Outcome = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly error: ObjfoldError };
 
 const fromFp = (r: E.Either<ObjfoldError, Uint8Array>): Outcome => (E.isRight(r) ? { ok: true, bytes: r.right } : { ok: false, error: r.left });
 const fromEffect = (r: EffectEither.Either<Uint8Array, ObjfoldError>): Outcome => (EffectEither.isRight(r) ? { ok: true, bytes: r.right } : { ok: false, error: r.left });
+
+/** What the CLI writes: the plan's object in parts of about `window` bytes, joined. */
+export const partsJoined = (plan: ObjectPlan, window: number): Uint8Array => Buffer.concat([...objectParts(plan, window)]);
+const fromPlan = (r: EffectEither.Either<ObjectPlan, ObjfoldError>, window: number): Outcome => fromEffect(EffectEither.map(r, (p) => partsJoined(p, window)));
 
 /** Cut points (any naturals) → sorted distinct positions inside [0, n]. */
 const positions = (n: number, cuts: ReadonlyArray<number>): number[] => [...new Set(cuts.map((c) => c % (n + 1)))].sort((a, b) => a - b);
@@ -89,8 +94,10 @@ export const faces = async (m: Module, cuts: Cuts, opts: { readonly text?: boole
     const strings = textPieces(text, cuts.text);
     const buffers = bytePieces(bytes, cuts.text).map((b) => Buffer.from(b));
     out["parseModule+encode"] = fromFp(pipe(parseModule(text), E.flatMap(encode)));
-    out["CLI (encodeChunks over bytes)"] = fromEffect((await encodeChunks(Readable.from(buffers))).result);
-    out["line fold (encodeLines)"] = fromEffect((await encodeLines(Readable.from(text.split("\n")))).result);
+    // The CLI writes the object in parts: small windows here, drawn from the cuts, so a module has many.
+    const window = 1 + ((cuts.text[0] ?? 0) % 256);
+    out["CLI (encodeChunks over bytes, parts)"] = fromPlan((await encodeChunks(Readable.from(buffers))).result, window);
+    out["line fold (encodeLines, parts)"] = fromPlan((await encodeLines(Readable.from(text.split("\n")))).result, 1 << 20);
     out["Effect text stream"] = fromEffect(await Effect.runPromise(Effect.either(encodeTextStream(Stream.fromIterable(strings)))));
     out["Effect text stream (bytes)"] = fromEffect(await Effect.runPromise(Effect.either(encodeTextStream(Stream.fromIterable(buffers)))));
     out["Effect decodeTextSource+Sink"] = fromEffect(

@@ -11,7 +11,8 @@
  */
 import * as Either from "effect/Either";
 import { type DecodeIssue, errorItem, type ObjfoldError } from "../errors.js";
-import { finishBytes } from "../encode.js";
+import type { ObjectPlan } from "../elf/object.js";
+import { finishPlan } from "../encode.js";
 import { begin, type LayoutState, stepDecoded } from "../layout/fold.js";
 import { ItemScanner } from "../schema/fast.js";
 import type { Header, Item } from "../schema/records.js";
@@ -24,7 +25,8 @@ export interface LineDecoders {
 
 /** The outcome of a JSON Lines encode, with the line each item came from (for error reports). */
 export interface StreamResult {
-  readonly result: Either.Either<Uint8Array, ObjfoldError>;
+  /** The object's plan: `writeObject` renders it whole, `objectParts` in parts (what the CLI writes). */
+  readonly result: Either.Either<ObjectPlan, ObjfoldError>;
   /** 1-based input line of item `i`. */
   readonly lineOfItem: (item: number) => number | undefined;
   /** 1-based input line of the header (blank lines may come first). */
@@ -134,7 +136,7 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
       const lineOfItem = (i: number) => itemLines[i];
       if (!headerSeen) issues.push({ line: 1, path: [], message: "empty module: the first line must be the header" });
       if (issues.length > 0) return { result: Either.left({ _tag: "DecodeError", issues }), lineOfItem, headerLine, functions };
-      return { result: finishBytes(state!), lineOfItem, headerLine, functions };
+      return { result: finishPlan(state!), lineOfItem, headerLine, functions };
     },
   };
 };

@@ -3,9 +3,11 @@
  * objfold's command line: the only code that touches files and the process.
  * Exit codes: 0 success, 1 the input was refused, 2 a usage error.
  */
-import { createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import * as Either from "effect/Either";
+import { Defect } from "../bytes/writer.js";
+import { objectParts } from "../elf/object.js";
 import { describe } from "../errors.js";
 import { encodeChunks } from "./encodeStream.js";
 import { errorLines } from "../api/lines.js";
@@ -62,28 +64,43 @@ const unwritable = (out: string): string | undefined => {
   return undefined;
 };
 
+/** Write all of `bytes` to the file descriptor `fd`. */
+const writeAll = (fd: number, bytes: Uint8Array): void => {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+};
+
 /**
- * Write `bytes` to `out` (a temporary file beside it, renamed on success, so
- * `out` is whole or untouched) or to standard output; a problem as one line.
+ * Write the parts, in order, to `out` (a temporary file beside it, renamed
+ * on success, so `out` is whole or untouched) or to standard output; a
+ * problem as one line. The parts are made as they are written (`objectParts`),
+ * so the whole object is never in memory at once. A defect met while making
+ * them is rethrown: it is objfold's, not the file system's.
  */
-const writeOutput = (out: string | undefined, bytes: Uint8Array): string | undefined => {
+const writeOutput = (out: string | undefined, parts: Iterable<Uint8Array>): string | undefined => {
   if (out === undefined) {
     try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(1, bytes, off, bytes.length - off);
+      for (const p of parts) writeAll(1, p);
       return undefined;
     } catch (e) {
+      if (e instanceof Defect) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       return code === "EPIPE" ? "" : `cannot write standard output: ${(e as Error).message}`;
     }
   }
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  let fd: number | undefined;
   try {
-    writeFileSync(tmp, bytes);
+    fd = openSync(tmp, "w");
+    for (const p of parts) writeAll(fd, p);
+    closeSync(fd);
+    fd = undefined;
     renameSync(tmp, out);
     return undefined;
   } catch (e) {
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
+    if (e instanceof Defect) throw e;
     return `cannot write ${out}: ${(e as Error).message}`;
   }
 };
@@ -113,7 +130,7 @@ const encodeCommand = async (args: string[]): Promise<number> => {
     bar.done();
   }
   if (Either.isLeft(r.result)) return fail(errorLines(r.result.left, r.lineOfItem, describe, r.headerLine), 1);
-  return written(writeOutput(out, r.result.right));
+  return written(writeOutput(out, objectParts(r.result.right)));
 };
 
 /** `objfold import OBJECT.o [-o OUT.jsonl]`: a gcc relocatable object → a module (the importer). */
@@ -131,7 +148,7 @@ const importCommand = async (args: string[]): Promise<number> => {
   const { importObject, renderJsonLines } = await import("../importer/index.js");
   const r = importObject(bytes);
   if (Either.isLeft(r)) return fail([`${input}: ${describe(r.left)}`], 1);
-  return written(writeOutput(out, new TextEncoder().encode(renderJsonLines(r.right))));
+  return written(writeOutput(out, [new TextEncoder().encode(renderJsonLines(r.right))]));
 };
 
 const inspectCommand = async (args: string[]): Promise<number> => {

@@ -5,7 +5,7 @@
  * header table (align 8). Every offset is planned first; the writer then
  * fills one exact-size buffer and checks each position against the plan.
  */
-import { ByteWriter } from "../bytes/writer.js";
+import { ByteWriter, Defect, writeBytes } from "../bytes/writer.js";
 import { alignUp } from "../layout/islands.js";
 import type { PatchColumns, TextPlan } from "../layout/plan.js";
 import { EF_WASMTIME_COMPONENT, EF_WASMTIME_MODULE } from "../target.js";
@@ -138,26 +138,38 @@ export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>):
   };
 };
 
-const writeStrings = (w: ByteWriter, base: number, t: StringTable): void => {
-  w.pos = base;
-  w.bytes(t.bytes);
-};
+// The object as pieces: non-overlapping file ranges in file order, each
+// filled by one function from its own start. `writeObject` fills them into
+// one buffer; `objectParts` hands each out as a buffer of its own, so a
+// writer to a file never holds the whole object (docs/performance.md,
+// "Memory"). The gaps between pieces are zero in both.
+
+/** A file range `[offset, offset + size)` and how to fill it, starting at the writer's position. */
+interface Piece {
+  readonly offset: number;
+  readonly size: number;
+  readonly fill: (w: ByteWriter) => void;
+  /** The piece's bytes when they exist already (string tables): handed out as they are. */
+  readonly bytes?: Uint8Array;
+}
 
 // The loops below each have a function of their own: a function that runs
 // once is optimized inside its first long loop and deoptimized where the next
 // begins (see `elf/strtab.ts`).
 
-const applyPatches = (buf: Uint8Array, base: number, p: PatchColumns): void => {
+/** Patches `order[from, to)` (indices into the columns), for text that starts at `lo` and is written at `base`. */
+const applyPatches = (buf: Uint8Array, base: number, p: PatchColumns, order: Int32Array | undefined, from: number, to: number): void => {
   const pAt = p.at, pLabel = p.label, pUse = p.use, uses = p.uses;
-  for (let k = 0; k < p.count; k++) {
+  for (let j = from; j < to; j++) {
+    const k = order === undefined ? j : order[j]!;
     const at = pAt[k]!;
     uses[pUse[k]!]!.patch(buf, base + at, pLabel[k]! - at);
   }
 };
 
-/** One local STT_FUNC per function, after the null symbol. */
-const writeSymbols = (w: ByteWriter, names: Uint32Array, offsets: Uint32Array, lengths: Uint32Array): void => {
-  for (let k = 0; k < offsets.length; k++) {
+/** Symbols `[from, to)`: one local STT_FUNC per function (the null symbol comes before the first). */
+const writeSymbols = (w: ByteWriter, names: Uint32Array, offsets: Uint32Array, lengths: Uint32Array, from: number, to: number): void => {
+  for (let k = from; k < to; k++) {
     w.u32(names[k]!);
     w.u8((E.STB_LOCAL << 4) | E.STT_FUNC);
     w.u8(E.STV_DEFAULT);
@@ -167,12 +179,128 @@ const writeSymbols = (w: ByteWriter, names: Uint32Array, offsets: Uint32Array, l
   }
 };
 
-/** Fill one buffer of `plan.fileSize` bytes. The only place the object's bytes are written. */
-export const writeObject = (plan: ObjectPlan): Uint8Array => {
+/** A run of `.text`: text offsets `[lo, hi)`, holding functions `[fnFrom, fnTo)` whole. */
+interface TextWindow {
+  readonly lo: number;
+  readonly hi: number;
+  readonly fnFrom: number;
+  readonly fnTo: number;
+}
+
+/**
+ * Cut `.text` at function starts into windows of about `bytes` bytes (one
+ * window when `bytes` is Infinity). Everything written into the text — a
+ * body, its host-call bytes and patched sites, an island and its veneers —
+ * lies between one function's start and the next's, so no write crosses a cut.
+ */
+const textWindows = (text: TextPlan, bytes: number): TextWindow[] => {
+  const { offset, count } = text.fns;
+  const windows: TextWindow[] = [];
+  let lo = 0;
+  let from = 0;
+  for (let k = 0; k < count; k++) {
+    const o = offset[k]!;
+    if (o - lo < bytes || o === lo) continue;
+    windows.push({ lo, hi: o, fnFrom: from, fnTo: k });
+    lo = o;
+    from = k;
+  }
+  windows.push({ lo, hi: text.textSize, fnFrom: from, fnTo: count });
+  return windows;
+};
+
+/**
+ * The patches grouped by window, keeping their order within each (a stable
+ * counting sort): window w's are `order[start[w], start[w + 1])`. Islands
+ * decide patches as labels become known, not in text order.
+ */
+const patchesByWindow = (p: PatchColumns, windows: ReadonlyArray<TextWindow>): { order: Int32Array; start: Int32Array } => {
+  const n = windows.length;
+  const windowOf = new Int32Array(p.count);
+  const start = new Int32Array(n + 1);
+  for (let k = 0; k < p.count; k++) {
+    const at = p.at[k]!;
+    let a = 0;
+    let b = n - 1;
+    while (a < b) {
+      const m = (a + b + 1) >>> 1;
+      if (windows[m]!.lo <= at) a = m;
+      else b = m - 1;
+    }
+    windowOf[k] = a;
+    start[a + 1]!++;
+  }
+  for (let w = 0; w < n; w++) start[w + 1]! += start[w]!;
+  const next = start.slice(0, n);
+  const order = new Int32Array(p.count);
+  for (let k = 0; k < p.count; k++) order[next[windowOf[k]!]!++] = k;
+  return { order, start };
+};
+
+/** `.text` as pieces: bodies, host-call bytes, veneers and patches. Alignment fill and page padding stay zero. */
+const textPieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
+  const { text } = plan;
+  const base = plan.sections[TEXT_INDEX]!.offset;
+  const windows = textWindows(text, windowBytes);
+  const p = text.patchColumns;
+  const grouped = windows.length === 1 ? undefined : patchesByWindow(p, windows);
+  const { hostCalls, islands } = text;
+  let host = 0;
+  let island = 0;
+  return windows.map((win, w) => {
+    // Host-call writes and islands are in text order: each window takes the next run of them.
+    const hostFrom = host;
+    while (host < hostCalls.length && hostCalls[host]!.at < win.hi) host++;
+    const hostTo = host;
+    const islandFrom = island;
+    while (island < islands.length && islands[island]!.offset < win.hi) island++;
+    const islandTo = island;
+    const fill = (wr: ByteWriter): void => {
+      const at0 = wr.pos - win.lo; // buffer index of text offset 0
+      const buf = wr.buf;
+      text.text.copyRange(buf, at0, win.lo, Math.min(win.hi, text.textLength), text.fns.offset, win.fnFrom, win.fnTo);
+      for (let h = hostFrom; h < hostTo; h++) buf[at0 + hostCalls[h]!.at] = hostCalls[h]!.value;
+      for (let i = islandFrom; i < islandTo; i++) for (const v of islands[i]!.veneers) v.use.veneer!.write(buf, at0 + v.offset);
+      if (grouped === undefined) applyPatches(buf, at0, p, undefined, 0, p.count);
+      else applyPatches(buf, at0, p, grouped.order, grouped.start[w]!, grouped.start[w + 1]!);
+      wr.pos = at0 + win.hi;
+    };
+    return { offset: base + win.lo, size: win.hi - win.lo, fill };
+  });
+};
+
+/** Every piece of the object, in file order; `windowBytes` bounds the `.text` and `.symtab` pieces (roughly). */
+const pieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
   const { text, sections } = plan;
-  const w = new ByteWriter(plan.fileSize, text.target.littleEndian);
-  // ELF header
-  w.bytes(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, E.ELFCLASS64, text.target.littleEndian ? E.ELFDATA2LSB : E.ELFDATA2MSB, E.EV_CURRENT, plan.osAbi, 0]));
+  const le = text.target.littleEndian;
+  const out: Piece[] = [{ offset: 0, size: E.EHDR_SIZE, fill: (w) => writeHeader(w, plan, le) }];
+  if (text.textSize > 0) out.push(...textPieces(plan, windowBytes));
+  plan.extras.forEach((e, k) => {
+    const s = sections[TEXT_INDEX + 1 + k]!;
+    if (s.size > 0) out.push({ offset: s.offset, size: s.size, fill: (w) => e.write(w) });
+  });
+  // .symtab: the null symbol (zeros), then one local STT_FUNC per function.
+  const fns = text.fns;
+  const symbols = plan.symbolCount - 1;
+  const per = windowBytes === Infinity ? symbols : Math.max(1, Math.floor(windowBytes / E.SYM_SIZE));
+  out.push({ offset: plan.symtabOffset, size: E.SYM_SIZE, fill: (w) => w.zeros(E.SYM_SIZE) });
+  for (let from = 0; from < symbols; from += per) {
+    const to = Math.min(symbols, from + per);
+    out.push({
+      offset: plan.symtabOffset + (1 + from) * E.SYM_SIZE,
+      size: (to - from) * E.SYM_SIZE,
+      fill: (w) => writeSymbols(w, plan.strtab.offsets, fns.offset, fns.length, from, to),
+    });
+  }
+  for (const [offset, t] of [[plan.strtabOffset, plan.strtab], [plan.shstrtabOffset, plan.shstrtab]] as const)
+    out.push({ offset, size: t.size, fill: (w) => w.bytes(t.bytes), bytes: t.bytes });
+  out.push({ offset: plan.shoff, size: sections.length * E.SHDR_SIZE, fill: (w) => writeSectionHeaders(w, sections) });
+  return out;
+};
+
+const writeHeader = (w: ByteWriter, plan: ObjectPlan, le: boolean): void => {
+  const { text, sections } = plan;
+  w.bytes(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, E.ELFCLASS64, le ? E.ELFDATA2LSB : E.ELFDATA2MSB, E.EV_CURRENT, plan.osAbi, 0]));
   w.zeros(7);
   w.u16(E.ET_REL);
   w.u16(text.target.machine);
@@ -187,33 +315,9 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
   w.u16(E.SHDR_SIZE);
   w.u16(sections.length);
   w.u16(sections.length - 1); // .shstrtab is last
-  w.expect(E.EHDR_SIZE, "ELF header");
+};
 
-  // .text: bodies, host-call bytes, patches, veneers. Alignment fill and page padding stay zero.
-  const base = sections[TEXT_INDEX]!.offset;
-  const buf = w.buf;
-  // Indexed loops over the plan's columns: these run once per function or call (docs/performance.md).
-  const fns = text.fns;
-  text.text.copyInto(buf, base, text.textLength, fns.offset);
-  for (const h of text.hostCalls) buf[base + h.at] = h.value;
-  for (const i of text.islands) for (const v of i.veneers) v.use.veneer!.write(buf, base + v.offset);
-  applyPatches(buf, base, text.patchColumns);
-
-  plan.extras.forEach((e, k) => {
-    const s = sections[TEXT_INDEX + 1 + k]!;
-    w.pos = s.offset;
-    e.write(w);
-    w.expect(s.offset + s.size, e.name);
-  });
-
-  // .symtab: the null symbol, then one local STT_FUNC per function.
-  w.pos = plan.symtabOffset + E.SYM_SIZE;
-  if (text.header.symbols) writeSymbols(w, plan.strtab.offsets, fns.offset, fns.length);
-  w.expect(plan.symtabOffset + plan.symbolCount * E.SYM_SIZE, ".symtab");
-  writeStrings(w, plan.strtabOffset, plan.strtab);
-  writeStrings(w, plan.shstrtabOffset, plan.shstrtab);
-
-  w.pos = plan.shoff;
+const writeSectionHeaders = (w: ByteWriter, sections: ReadonlyArray<SectionPlan>): void => {
   for (const s of sections) {
     w.u32(s.nameOffset);
     w.u32(s.type);
@@ -226,6 +330,28 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
     w.i64(s.align);
     w.i64(s.entsize);
   }
-  w.expect(plan.fileSize, "section headers");
-  return buf;
 };
+
+/** Fill one buffer of `plan.fileSize` bytes with every piece, each checked against the plan. */
+export const writeObject = (plan: ObjectPlan): Uint8Array => {
+  const w = new ByteWriter(plan.fileSize, plan.text.target.littleEndian);
+  for (const p of pieces(plan, Infinity)) {
+    w.pos = p.offset;
+    p.fill(w);
+    w.expect(p.offset + p.size, "object piece");
+  }
+  return w.buf;
+};
+
+export function* objectParts(plan: ObjectPlan, windowBytes = 1 << 20): Generator<Uint8Array, void, undefined> {
+  const le = plan.text.target.littleEndian;
+  let pos = 0;
+  for (const p of pieces(plan, windowBytes)) {
+    if (pos < p.offset) yield new Uint8Array(p.offset - pos); // alignment fill: short
+    else if (pos !== p.offset) throw new Defect(`object piece at ${p.offset} overlaps the one before (ends at ${pos})`);
+    if (p.bytes !== undefined) yield p.bytes;
+    else yield writeBytes(p.size, le, p.fill);
+    pos = p.offset + p.size;
+  }
+  if (pos !== plan.fileSize) throw new Defect(`object parts end at ${pos}, plan says ${plan.fileSize}`);
+}

@@ -68,24 +68,26 @@ export class TextStore {
   }
 
   /**
-   * Copy every body into `dest` at `base` + its text offset; `offsets[k]` is
-   * function k's. Bytes between bodies in `dest` must already be zero.
+   * Copy text offsets `[lo, hi)` into `dest`, text offset `x` going to
+   * `dest[at0 + x]`; functions `[fnFrom, fnTo)` are the ones placed there
+   * (`offsets[k]` is function k's offset). Bytes between bodies in `dest`
+   * must already be zero.
    */
-  copyInto(dest: Uint8Array, base: number, textLength: number, offsets: Uint32Array): void {
+  copyRange(dest: Uint8Array, at0: number, lo: number, hi: number, offsets: Uint32Array, fnFrom: number, fnTo: number): void {
     const chunks = this.chunks;
-    for (let c = 0; c < chunks.length; c++) {
+    for (let c = lo >>> CHUNK_BITS; c < chunks.length && c * CHUNK < hi; c++) {
       const ch = chunks[c];
       if (ch === undefined) continue;
-      const start = c * CHUNK;
-      const end = Math.min(start + CHUNK, textLength);
-      if (end > start) dest.set(end - start === CHUNK ? ch : ch.subarray(0, end - start), base + start);
+      const start = Math.max(c * CHUNK, lo);
+      const end = Math.min(c * CHUNK + CHUNK, hi);
+      if (end > start) dest.set(ch.subarray(start - c * CHUNK, end - c * CHUNK), at0 + start);
     }
     // Chunks hold zeros where a referenced body goes: copy those after the chunks.
     if (!this.hasRefs) return;
     const refs = this.refs;
-    for (let k = 0; k < refs.length; k++) {
+    for (let k = fnFrom; k < fnTo; k++) {
       const r = refs[k];
-      if (r !== undefined) dest.set(r, base + offsets[k]!);
+      if (r !== undefined) dest.set(r, at0 + offsets[k]!);
     }
   }
 }
