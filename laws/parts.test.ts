@@ -1,10 +1,13 @@
 /**
  * The object written in parts (`objectParts`, what the CLI writes to a file)
  * is the object written whole (`writeObject`), byte for byte, whatever the
- * window: the `.text` is cut at function starts and the symbols in runs, and
- * neither cut may change a byte — a patch, a veneer or a host-call byte on
- * the wrong side of a cut would. Small windows give many cuts per module;
- * `forceVeneers` puts an island between every two functions on aarch64.
+ * window. `.text` is cut at function starts, `.eh_frame` between entries and
+ * `.symtab` between symbols, and no cut may change a byte: a patch, a veneer
+ * or a host-call byte written on the wrong side of a cut would, and so would
+ * an FDE that copies the program of an FDE in another part. Small windows
+ * give many cuts per module; `forceVeneers` puts an island between every two
+ * functions on aarch64; one unwind record shared by every function makes
+ * each FDE after the first copy its program.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -12,16 +15,24 @@ import { Either } from "effect";
 import { arbModule } from "../src/arbitrary.js";
 import { objectParts, writeObject } from "../src/elf/object.js";
 import { finishPlan, foldItems } from "../src/encode.js";
-import type { Module } from "../src/schema/records.js";
+import type { Item, Module } from "../src/schema/records.js";
 
 const planOf = (m: Module) => finishPlan(foldItems(m.header, m.items));
 
+/** The module with the first function's unwind record (the same object) on every function that has one. */
+const sharedUnwind = (m: Module): Module => {
+  const first = m.items.find((i) => i.type === "function" && i.unwind !== undefined);
+  if (first === undefined || first.type !== "function") return m;
+  const items = m.items.map((i): Item => (i.type === "function" && i.unwind !== undefined ? { ...i, unwind: first.unwind! } : i));
+  return { header: m.header, items };
+};
+
 describe("objectParts", () => {
   it("joined, the parts are writeObject's bytes, for any window", () => {
-    const seen = { cuts: 0, symbolRuns: 0 };
+    const seen = { cuts: 0, symbolRuns: 0, ehFrameRuns: 0 };
     fc.assert(
       fc.property(
-        fc.oneof(arbModule({ maxFunctions: 8 }), arbModule({ maxFunctions: 8, forceVeneers: true })),
+        fc.oneof(arbModule({ maxFunctions: 8 }), arbModule({ maxFunctions: 8, forceVeneers: true }), arbModule({ maxFunctions: 8 }).map(sharedUnwind)),
         fc.integer({ min: 1, max: 600 }),
         (m, window) => {
           const plan = planOf(m);
@@ -31,11 +42,13 @@ describe("objectParts", () => {
           const parts = [...objectParts(plan.right, window)];
           expect(Buffer.concat(parts).equals(Buffer.from(whole))).toBe(true);
           const text = plan.right.sections[1]!;
+          const eh = plan.right.sections.find((s) => s.name === ".eh_frame");
           // Parts that start inside `.text` after its start: each is a cut.
           let at = 0;
           for (const p of parts) {
             if (at > text.offset && at < text.offset + text.size) seen.cuts++;
             if (at > plan.right.symtabOffset + 24 && at < plan.right.strtabOffset) seen.symbolRuns++;
+            if (eh !== undefined && at > eh.offset && at < eh.offset + eh.size) seen.ehFrameRuns++;
             at += p.length;
           }
         },
@@ -45,25 +58,35 @@ describe("objectParts", () => {
     // The law must have cut text and symbols, or it proved nothing about cuts.
     expect(seen.cuts).toBeGreaterThan(50);
     expect(seen.symbolRuns).toBeGreaterThan(50);
+    expect(seen.ehFrameRuns).toBeGreaterThan(50);
   });
 
-  it("no part is larger than the window unless it is one thing that is (a function and what follows it, a section, a header)", () => {
+  it("no part is much larger than the window: a part is at most the window and one function, one eh_frame entry or one small section", () => {
     fc.assert(
       fc.property(arbModule({ maxFunctions: 8, target: "x86_64-unknown-linux-gnu" }), fc.integer({ min: 1, max: 600 }), (m, window) => {
         const plan = planOf(m);
         if (Either.isLeft(plan)) return;
         const p = plan.right;
+        const whole = writeObject(p);
         const { offset, length, count } = p.text.fns;
-        // Largest single function (with the fill and padding before the next), the bound for a text part.
-        let largest = count > 0 ? offset[0]! : p.text.textSize; // padding before the first function
+        // Largest function with the fill and padding up to the next (the padding before the first counts too).
+        let largest = count > 0 ? offset[0]! : p.text.textSize;
         for (let k = 0; k < count; k++) largest = Math.max(largest, (k + 1 < count ? offset[k + 1]! : p.text.textSize) - offset[k]!, length[k]!);
-        // Whole: a section other than .text and .symtab, the ELF header, the section header table.
-        const whole = new Set([...p.sections.slice(2).filter((s) => s.name !== ".symtab").map((s) => s.size), 64, 64 * p.sections.length]);
-        const maxAlign = Math.max(...p.sections.map((s) => s.align));
-        for (const part of objectParts(p, window)) {
-          if (part.length <= window + largest || part.length < maxAlign) continue; // a text window, a run of symbols, alignment fill
-          expect(whole.has(part.length)).toBe(true);
+        // Largest .eh_frame entry (CIE or FDE), from the length fields of the bytes.
+        const eh = p.sections.find((s) => s.name === ".eh_frame");
+        let entry = 0;
+        if (eh !== undefined) {
+          const dv = new DataView(whole.buffer, whole.byteOffset);
+          for (let at = eh.offset; at < eh.offset + eh.size; ) {
+            const len = dv.getUint32(at, true) + 4;
+            entry = Math.max(entry, len);
+            at += len;
+          }
         }
+        // Small sections and tables that come whole: the string tables, the ELF header, the section header table.
+        const small = Math.max(p.strtab.size, p.shstrtab.size, 64, 64 * p.sections.length);
+        const maxAlign = Math.max(...p.sections.map((s) => s.align)); // alignment fill
+        for (const part of objectParts(p, window)) expect(part.length).toBeLessThanOrEqual(Math.max(window + largest, window + entry, small, maxAlign));
       }),
       { numRuns: 200 },
     );

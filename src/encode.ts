@@ -10,7 +10,8 @@ import type { TextPlan } from "./layout/plan.js";
 import type { Header, Item, Module } from "./schema/records.js";
 import { cieOf } from "./unwind/systemv/cie.js";
 import { planWindowsUnwind, type WinUnwindFunction } from "./unwind/windowsTables.js";
-import { planEhFrameOfFunctions, writeEhFrame } from "./unwind/systemv/ehFrame.js";
+import { ehFrameRuns, planEhFrameOfFunctions, writeEhFrame } from "./unwind/systemv/ehFrame.js";
+import type { ByteWriter } from "./bytes/writer.js";
 
 /** The sections that follow `.text`: `.eh_frame`, `.xdata` and `.pdata`, or none. */
 export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSection>, ObjfoldError> => {
@@ -20,7 +21,13 @@ export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSec
     const cie = cieOf(target.arch);
     if (cie === undefined || !text.fns.unwind.some((u) => u !== undefined)) return Either.right([]);
     return Either.map(planEhFrameOfFunctions(cie, text.fns), (p) => [
-      { name: ".eh_frame", align: 1, size: p.size, write: (w) => writeEhFrame(w, p, text.textSize) } satisfies ExtraSection,
+      {
+        name: ".eh_frame",
+        align: 1,
+        size: p.size,
+        write: (w) => writeEhFrame(w, p, text.textSize),
+        runs: (bytes) => ehFrameRuns(p, bytes).map((r) => ({ offset: r.offset, size: r.size, write: (w: ByteWriter) => writeEhFrame(w, p, text.textSize, r.from, r.to) })),
+      } satisfies ExtraSection,
     ]);
   }
   if (target.unwindAbi === "none") return Either.right([]);

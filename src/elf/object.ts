@@ -18,6 +18,12 @@ export interface ExtraSection {
   readonly align: number;
   readonly size: number;
   readonly write: (w: ByteWriter) => void;
+  /**
+   * The section cut into runs of about `bytes` bytes, each written by its
+   * own `write` from the writer's position (`offset` is in the section);
+   * without it the section is one piece.
+   */
+  readonly runs?: (bytes: number) => ReadonlyArray<{ readonly offset: number; readonly size: number; readonly write: (w: ByteWriter) => void }>;
 }
 
 export interface SectionPlan {
@@ -277,7 +283,9 @@ const pieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
   if (text.textSize > 0) out.push(...textPieces(plan, windowBytes));
   plan.extras.forEach((e, k) => {
     const s = sections[TEXT_INDEX + 1 + k]!;
-    if (s.size > 0) out.push({ offset: s.offset, size: s.size, fill: (w) => e.write(w) });
+    if (s.size === 0) return;
+    if (e.runs === undefined || windowBytes === Infinity) out.push({ offset: s.offset, size: s.size, fill: (w) => e.write(w) });
+    else for (const r of e.runs(windowBytes)) out.push({ offset: s.offset + r.offset, size: r.size, fill: r.write });
   });
   // .symtab: the null symbol (zeros), then one local STT_FUNC per function.
   const fns = text.fns;

@@ -131,33 +131,37 @@ export const planEhFrameOfFunctions = (cie: Cie, fns: FunctionColumns): Either.E
 };
 
 /**
- * Write the planned section at the writer's position. `textSize` is the
- * page-padded `.text` size S: an FDE for code at text offset `o`, whose
- * pc_begin field sits at `p` in `.eh_frame`, stores `(o − S) − p`.
+ * Write the planned section, or the FDEs `[from, to)` of it, at the writer's
+ * position: the CIE comes with the first FDE (or alone when there are none)
+ * and the terminator with the last. `textSize` is the page-padded `.text`
+ * size S: an FDE for code at text offset `o`, whose pc_begin field sits at
+ * `p` in `.eh_frame`, stores `(o − S) − p`.
  */
-export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number): void => {
-  const base = w.pos;
-  const { cie } = plan;
-  // CIE
-  w.u32(plan.cieSize - 4);
-  w.u32(0);
-  w.u8(1);
-  w.u8(0x7a); // 'z'
-  w.u8(0x52); // 'R'
-  w.u8(0);
-  w.uleb(cie.codeAlign);
-  w.sleb(cie.dataAlign);
-  w.uleb(cie.returnAddressRegister);
-  w.u8(1);
-  w.u8(DW_EH_PE_pcrel);
-  for (const i of cie.initialInstructions) writeInstruction(w, i, cie);
-  w.pos = base + plan.cieSize; // DW_CFA_nop padding is zero
-  // FDEs
-  const { textOffsets, unwinds, fdeOffsets, programSizes } = plan;
+export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number, from = 0, to = plan.unwinds.length): void => {
+  const { cie, textOffsets, unwinds, fdeOffsets, programSizes } = plan;
+  const n = unwinds.length;
+  const start = from === 0 ? 0 : fdeOffsets[from]!;
+  const base = w.pos - start; // writer position of the section's offset 0
+  if (from === 0) {
+    w.u32(plan.cieSize - 4);
+    w.u32(0);
+    w.u8(1);
+    w.u8(0x7a); // 'z'
+    w.u8(0x52); // 'R'
+    w.u8(0);
+    w.uleb(cie.codeAlign);
+    w.sleb(cie.dataAlign);
+    w.uleb(cie.returnAddressRegister);
+    w.u8(1);
+    w.u8(DW_EH_PE_pcrel);
+    for (const i of cie.initialInstructions) writeInstruction(w, i, cie);
+    w.pos = base + plan.cieSize; // DW_CFA_nop padding is zero
+  }
   const buf = w.buf;
+  // The first FDE of a run encodes its program; later ones copy the one before when it is the same.
   let last: SystemVUnwind | undefined;
   let lastProgram = 0;
-  for (let k = 0; k < unwinds.length; k++) {
+  for (let k = from; k < to; k++) {
     const u = unwinds[k]!;
     const at = fdeOffsets[k]!;
     const programSize = programSizes[k]!;
@@ -180,6 +184,33 @@ export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number)
     w.expect(base + at + FDE_FIXED + programSize, "FDE program end");
     w.pos = base + at + size;
   }
-  w.u32(0);
-  w.expect(base + plan.size, ".eh_frame end");
+  if (to === n) {
+    w.u32(0);
+    w.expect(base + plan.size, ".eh_frame end");
+  }
+};
+
+/** Where FDE `k` starts in the section; `n` (one past the last) is where the terminator starts. */
+const fdeStart = (plan: EhFramePlan, k: number): number => (k < plan.unwinds.length ? plan.fdeOffsets[k]! : plan.size - 4);
+
+/**
+ * Cut the section into runs of whole FDEs of about `bytes` bytes each, as
+ * `[from, to)` FDE ranges with their offset and size in the section (the CIE
+ * goes with the first run, the terminator with the last).
+ */
+export const ehFrameRuns = (plan: EhFramePlan, bytes: number): Array<{ from: number; to: number; offset: number; size: number }> => {
+  const n = plan.unwinds.length;
+  const runs: Array<{ from: number; to: number; offset: number; size: number }> = [];
+  let from = 0;
+  let offset = 0;
+  for (let k = 1; k <= n; k++) {
+    const at = fdeStart(plan, k);
+    if (k < n && at - offset < bytes) continue;
+    const end = k === n ? plan.size : at;
+    runs.push({ from, to: k, offset, size: end - offset });
+    from = k;
+    offset = end;
+  }
+  if (n === 0) runs.push({ from: 0, to: 0, offset: 0, size: plan.size });
+  return runs;
 };
