@@ -16,6 +16,10 @@ import { BY_REFERENCE } from "../src/layout/textStore.js";
 import type { Header, Item } from "../src/schema/records.js";
 import { readElf } from "../test/support/elf.js";
 import { Either } from "effect";
+import { Readable } from "node:stream";
+import { encodeChunks } from "../src/cli/encodeStream.js";
+import { writeObject } from "../src/elf/object.js";
+import { stringifyModule } from "../src/api/text.js";
 
 const MiB = 1 << 20;
 
@@ -114,5 +118,19 @@ describe("the text store", () => {
     const items: Item[] = [f0, { type: "padding", size: 1 }];
     const forked = finishBytes(step(s, { type: "padding", size: 1 }));
     expect(Buffer.from(orThrow(forked)).equals(Buffer.from(orThrow(encodeModule({ header, items }))))).toBe(true);
+  });
+
+  it("the CLI's line path (rows, small bodies decoded into the scanner's scratch) stores what the items path stores", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbItems, fc.integer({ min: 1, max: 4096 }), async (items, chunk) => {
+        // Lines cut into chunks of any size: the scanner's scratch is reused line after line, and a large body must not be.
+        const text = Buffer.from(stringifyModule({ header, items }));
+        const chunks = Array.from({ length: Math.ceil(text.length / chunk) }, (_, k) => text.subarray(k * chunk, (k + 1) * chunk));
+        const viaLines = (await encodeChunks(Readable.from(chunks))).result;
+        if (Either.isLeft(viaLines)) throw new Error(JSON.stringify(viaLines.left));
+        expect(Buffer.from(writeObject(viaLines.right)).equals(Buffer.from(orThrow(encodeModule({ header, items }))))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
   });
 });

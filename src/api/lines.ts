@@ -16,6 +16,7 @@ import { finishPlan } from "../encode.js";
 import { begin, type LayoutState, stepDecoded } from "../layout/fold.js";
 import { ItemScanner } from "../schema/fast.js";
 import type { Header, Item } from "../schema/records.js";
+import type { FunctionRows } from "../schema/rows.js";
 
 /** The schema's line decoders: `schema/decode.ts` (its module namespace will do). */
 export interface LineDecoders {
@@ -74,10 +75,10 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
   const issues: DecodeIssue[] = [];
   const itemLines: number[] = [];
   let functions = 0;
-  const addItem = (item: Item): void => {
+  const addItem = (item: Item | FunctionRows): void => {
     if (issues.length > 0 || state === undefined) return; // keep decoding to report every problem
     itemLines.push(lineNo);
-    if (item.type === "function") functions++;
+    if (item.type !== "padding") functions++;
     state = stepDecoded(state, item); // decoded by the scanner or the schema just now: see stepDecoded
   };
   /** A line without its line end, numbered already. */
@@ -117,7 +118,7 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
           return true;
         }
       } else {
-        const item = scanner.item(bytes, start, end);
+        const item = scanner.scan(bytes, start, end); // a function as the scanner's rows: no item object
         if (item !== undefined) {
           lineNo++;
           addItem(item);

@@ -215,28 +215,43 @@ const textWindows = (text: TextPlan, bytes: number): TextWindow[] => {
   return windows;
 };
 
+/** Index of the window holding text offset `at`, looked for near `w` first (patches come mostly in text order). */
+const windowAt = (windows: ReadonlyArray<TextWindow>, at: number, w: number): number => {
+  const n = windows.length;
+  if (at >= windows[w]!.lo && (w + 1 === n || at < windows[w + 1]!.lo)) return w;
+  if (w + 1 < n && at >= windows[w + 1]!.lo && (w + 2 === n || at < windows[w + 2]!.lo)) return w + 1;
+  let a = 0;
+  let b = n - 1;
+  while (a < b) {
+    const m = (a + b + 1) >>> 1;
+    if (windows[m]!.lo <= at) a = m;
+    else b = m - 1;
+  }
+  return a;
+};
+
 /**
  * The patches grouped by window, keeping their order within each (a stable
- * counting sort): window w's are `order[start[w], start[w + 1])`. Islands
- * decide patches as labels become known, not in text order.
+ * counting sort): window w's are `order[start[w], start[w + 1])`, or the
+ * columns' own rows `start[w], start[w + 1]` when the patches are in text
+ * order already (`order` undefined: no call goes through an island).
+ * Islands decide patches as labels become known, not in text order.
  */
-const patchesByWindow = (p: PatchColumns, windows: ReadonlyArray<TextWindow>): { order: Int32Array; start: Int32Array } => {
+const patchesByWindow = (p: PatchColumns, windows: ReadonlyArray<TextWindow>): { order: Int32Array | undefined; start: Int32Array } => {
   const n = windows.length;
   const windowOf = new Int32Array(p.count);
   const start = new Int32Array(n + 1);
+  let w = 0;
+  let sorted = true;
   for (let k = 0; k < p.count; k++) {
-    const at = p.at[k]!;
-    let a = 0;
-    let b = n - 1;
-    while (a < b) {
-      const m = (a + b + 1) >>> 1;
-      if (windows[m]!.lo <= at) a = m;
-      else b = m - 1;
-    }
-    windowOf[k] = a;
-    start[a + 1]!++;
+    const v = windowAt(windows, p.at[k]!, w);
+    if (v < w) sorted = false;
+    w = v;
+    windowOf[k] = v;
+    start[v + 1]!++;
   }
-  for (let w = 0; w < n; w++) start[w + 1]! += start[w]!;
+  for (let v = 0; v < n; v++) start[v + 1]! += start[v]!;
+  if (sorted) return { order: undefined, start };
   const next = start.slice(0, n);
   const order = new Int32Array(p.count);
   for (let k = 0; k < p.count; k++) order[next[windowOf[k]!]!++] = k;

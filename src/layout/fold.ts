@@ -15,7 +15,8 @@ import type { ObjfoldError } from "../errors.js";
 import { isaOf } from "../isa/index.js";
 import { HOST_CALL_BYTE, HOST_CALL_SITE_SIZE } from "../isa/pulley.js";
 import type { CallKind, Isa } from "../isa/types.js";
-import type { FunctionItem, Header, Item, Relocation, Unwind } from "../schema/records.js";
+import type { Header, Item, Unwind } from "../schema/records.js";
+import { FunctionRows, KIND_CODE } from "../schema/rows.js";
 import { parseTarget, type Target } from "../target.js";
 import { f64, i32, u32, u8 } from "./columns.js";
 import { guardItem } from "./guard.js";
@@ -140,10 +141,21 @@ class Arena {
     return { offset: this.rOffset.view(), kind: this.rKind.view(), target: this.rTarget, addend: this.rAddend.view(), hostCall: this.rHost.view() };
   }
 
-  /** Fold one item in; `decoded`: it comes from objfold's own decoder, which the guard would pass (a law proves it). */
-  add(item: Item, decoded = false): void {
+  /** An item's function as rows (see `FunctionRows`), filled again for each item. */
+  private readonly rows = new FunctionRows();
+
+  /**
+   * Fold one item in; `decoded`: it comes from objfold's own decoder, which
+   * the guard would pass (a law proves it). Rows come from the fast decoder
+   * and are never guarded.
+   */
+  add(item: Item | FunctionRows, decoded = false): void {
     const index = this.itemRef.length;
     if (this.failure !== undefined) return;
+    if (item.type === "rows") {
+      this.failure = this.addFunction(item, index);
+      return;
+    }
     const invalid = decoded ? undefined : guardItem(item, this.checkedUnwind);
     if (invalid !== undefined) {
       this.failure = { _tag: "DecodeError", issues: [{ path: ["items", index, ...invalid.path], message: invalid.message }] };
@@ -166,10 +178,10 @@ class Arena {
       if (this.offset > MAX_TEXT) this.failure = { _tag: "TextTooLarge", item: index, size: this.offset, max: MAX_TEXT };
       return;
     }
-    this.failure = this.addFunction(item, index);
+    this.failure = this.addFunction(this.rows.fill(item), index);
   }
 
-  private addFunction(fn: FunctionItem, item: number): ObjfoldError | undefined {
+  private addFunction(fn: FunctionRows, item: number): ObjfoldError | undefined {
     const { target } = this;
     const name = fn.name;
     if (fn.alignment > target.textAlign)
@@ -177,18 +189,18 @@ class Arena {
     const first = this.names.get(name);
     if (first !== undefined) return { _tag: "DuplicateName", item, name, firstItem: this.fnItem.data[first]! };
     const body = fn.body;
+    const unwind = fn.unwind;
     const len = body.length;
     const m = this.machine;
     const island = this.islandBefore(len, fn.alignment, name);
     if (island !== undefined) return island;
-    if (fn.unwind !== undefined && fn.unwind.kind !== target.unwindAbi)
-      return { _tag: "UnwindKindNotForTarget", item, function: name, kind: fn.unwind.kind, expected: target.unwindAbi };
+    if (unwind !== undefined && unwind.kind !== target.unwindAbi)
+      return { _tag: "UnwindKindNotForTarget", item, function: name, kind: unwind.kind, expected: target.unwindAbi };
     const at = alignUp(this.offset, fn.alignment);
     // Check every relocation before anything of this function is kept: a failed step keeps nothing of it.
-    // An indexed loop: `for…of` here allocated an iterator and its results per function (12 MB a build at 10⁵; docs/performance.md).
-    const relocations = fn.relocations;
-    for (let k = 0; k < relocations.length; k++) {
-      const e = this.checkRelocation(relocations[k]!, at, len, item, name);
+    const n = fn.count;
+    for (let k = 0; k < n; k++) {
+      const e = this.checkRelocation(fn, k, at, len, item, name);
       if (e !== undefined) return e;
     }
     // Before the body is stored: an offset past 2^32 would wrap in the store's chunk index, and a fork replays from the store.
@@ -200,55 +212,57 @@ class Arena {
     this.fnLength.push(len);
     this.fnItem.push(item);
     this.fnAlign.push(fn.alignment);
-    this.fnUnwind.push(fn.unwind);
+    this.fnUnwind.push(unwind);
     this.fnReloc.push(this.rOffset.length);
-    this.text.put(at, body);
-    for (let k = 0; k < relocations.length; k++) {
-      const r = relocations[k]!;
+    this.text.put(at, body, fn.bodyOwned);
+    for (let k = 0; k < n; k++) {
       const row = this.rOffset.length;
-      const code = KIND_CODE[r.kind]!;
-      this.rOffset.push(r.offset);
+      const code = fn.kind[k]!;
+      const offset = fn.offset[k]!;
+      this.rOffset.push(offset);
       this.rKind.push(code);
-      this.rAddend.push(r.addend);
-      if (r.kind === "PulleyCallIndirectHost") {
+      this.rAddend.push(fn.addend[k]!);
+      if (code === HOST_CALL_CODE) {
+        const hostCall = fn.hostCall[k]!;
         this.rTarget.push(undefined);
-        this.rHost.push(r.hostCall);
-        this.hostCalls.push({ at: at + r.offset + HOST_CALL_BYTE, value: r.hostCall });
+        this.rHost.push(hostCall);
+        this.hostCalls.push({ at: at + offset + HOST_CALL_BYTE, value: hostCall });
         continue;
       }
-      this.rTarget.push(r.target);
+      const callee = fn.target[k]!;
+      this.rTarget.push(callee);
       this.rHost.push(0);
-      const site = at + r.offset;
+      const site = at + offset;
       const call = this.cAt.length;
       this.cFn.push(index);
       this.cReloc.push(row);
       this.cAt.push(site);
-      if (m !== undefined) m.use(site, r.target, this.callKindOf[code]!.use, call, true);
+      if (m !== undefined) m.use(site, callee, this.callKindOf[code]!.use, call, true);
     }
     this.offset = at + len;
     return undefined;
   }
 
-  /** A relocation of a function placed at `at` with a body of `len` bytes: its problem, if it has one. */
-  private checkRelocation(r: Relocation, at: number, len: number, item: number, name: string): ObjfoldError | undefined {
+  /** Relocation `k` of a function placed at `at` with a body of `len` bytes: its problem, if it has one. */
+  private checkRelocation(fn: FunctionRows, k: number, at: number, len: number, item: number, name: string): ObjfoldError | undefined {
     const { target } = this;
-    if (r.kind === "PulleyCallIndirectHost") {
-      if (target.arch !== "pulley") return { _tag: "RelocationKindNotForTarget", item, function: name, offset: r.offset, kind: r.kind, arch: target.arch };
-      if (r.addend !== 0) return { _tag: "RelocationAddend", item, function: name, offset: r.offset, kind: r.kind, addend: r.addend, expected: 0 };
-      if (r.offset + HOST_CALL_SITE_SIZE > len)
-        return { _tag: "SiteOutsideBody", item, function: name, offset: r.offset, kind: r.kind, siteSize: HOST_CALL_SITE_SIZE, bodyLength: len };
+    const code = fn.kind[k]!;
+    const offset = fn.offset[k]!;
+    const addend = fn.addend[k]!;
+    const kind = RELOCATION_KINDS[code]!;
+    if (code === HOST_CALL_CODE) {
+      if (target.arch !== "pulley") return { _tag: "RelocationKindNotForTarget", item, function: name, offset, kind, arch: target.arch };
+      if (addend !== 0) return { _tag: "RelocationAddend", item, function: name, offset, kind, addend, expected: 0 };
+      if (offset + HOST_CALL_SITE_SIZE > len) return { _tag: "SiteOutsideBody", item, function: name, offset, kind, siteSize: HOST_CALL_SITE_SIZE, bodyLength: len };
       return undefined;
     }
-    const ck = this.callKindOf[KIND_CODE[r.kind]!];
-    if (ck === undefined) return { _tag: "RelocationKindNotForTarget", item, function: name, offset: r.offset, kind: r.kind, arch: target.arch };
-    if (ck.addend !== "any" && r.addend !== ck.addend)
-      return { _tag: "RelocationAddend", item, function: name, offset: r.offset, kind: r.kind, addend: r.addend, expected: ck.addend };
+    const ck = this.callKindOf[code];
+    if (ck === undefined) return { _tag: "RelocationKindNotForTarget", item, function: name, offset, kind, arch: target.arch };
+    if (ck.addend !== "any" && addend !== ck.addend) return { _tag: "RelocationAddend", item, function: name, offset, kind, addend, expected: ck.addend };
     const use = ck.use;
-    if (r.offset + use.siteSize > len)
-      return { _tag: "SiteOutsideBody", item, function: name, offset: r.offset, kind: r.kind, siteSize: use.siteSize, bodyLength: len };
-    const site = at + r.offset;
-    if (site % use.align !== 0)
-      return { _tag: "MisalignedCallSite", item, function: name, offset: r.offset, kind: r.kind, align: use.align, which: "site", textOffset: site };
+    if (offset + use.siteSize > len) return { _tag: "SiteOutsideBody", item, function: name, offset, kind, siteSize: use.siteSize, bodyLength: len };
+    const site = at + offset;
+    if (site % use.align !== 0) return { _tag: "MisalignedCallSite", item, function: name, offset, kind, align: use.align, which: "site", textOffset: site };
     return undefined;
   }
 
@@ -388,8 +402,8 @@ class Arena {
   }
 }
 
-/** Relocation kind → its code in `RELOCATION_KINDS`. */
-const KIND_CODE: Readonly<Record<string, number>> = Object.fromEntries(RELOCATION_KINDS.map((k, i) => [k, i]));
+/** The host call's kind code: the one relocation that is not a call. */
+const HOST_CALL_CODE = KIND_CODE["PulleyCallIndirectHost"]!;
 
 let arenaOf: (s: LayoutState) => Arena | undefined;
 
@@ -433,7 +447,7 @@ const own = (s: LayoutState): Arena => {
 };
 
 /** One item in; `decoded` skips the guard (see `stepDecoded`). */
-const stepOne = (state: LayoutState, item: Item, decoded: boolean): LayoutState => {
+const stepOne = (state: LayoutState, item: Item | FunctionRows, decoded: boolean): LayoutState => {
   if (state.failure !== undefined || arenaOf(state) === undefined) return state;
   const a = own(state);
   a.add(item, decoded);
@@ -445,12 +459,13 @@ export const step = (state: LayoutState, item: Item): LayoutState => stepOne(sta
 
 /**
  * `step` for an item objfold's own decoder (`schema/fast.ts` or the schema)
- * just made: the guard against hand-built items is skipped, since decoded
- * items are the schema's values (laws/fastdecode: the fast decoder gives
- * exactly the schema's; laws/guard: the guard passes every schema value).
- * Internal: the line fronts use it; the public `step` always guards.
+ * just made, or for the rows the fast decoder read a function line into:
+ * the guard against hand-built items is skipped, since decoded items are
+ * the schema's values (laws/fastdecode: the fast decoder gives exactly the
+ * schema's; laws/guard: the guard passes every schema value). Internal: the
+ * line fronts use it; the public `step` always guards.
  */
-export const stepDecoded = (state: LayoutState, item: Item): LayoutState => stepOne(state, item, true);
+export const stepDecoded = (state: LayoutState, item: Item | FunctionRows): LayoutState => stepOne(state, item, true);
 
 /**
  * Fold the items of an array in, as `step` does one by one (stopping at the

@@ -12,10 +12,12 @@
  *
  * Owned by one arena; written only while the arena is its chain's tip.
  */
+import { BY_REFERENCE } from "../schema/rows.js";
+
 const CHUNK_BITS = 20;
 const CHUNK = 1 << CHUNK_BITS;
-/** Bodies of at least this many bytes are held by reference. */
-export const BY_REFERENCE = 256;
+/** Bodies of at least this many bytes are held by reference (one threshold with the decoder's). */
+export { BY_REFERENCE };
 
 export class TextStore {
   private readonly chunks: (Uint8Array | undefined)[] = [];
@@ -23,11 +25,15 @@ export class TextStore {
   private readonly refs: (Uint8Array | undefined)[] = [];
   private hasRefs = false;
 
-  /** Place function `index`'s body at text offset `at` (functions come in order). */
-  put(at: number, body: Uint8Array): void {
+  /**
+   * Place the next function's body at text offset `at` (functions come in
+   * order). `owned`: nobody writes `body` again, so a large one may be kept
+   * as it is; a large body that is someone's scratch is copied.
+   */
+  put(at: number, body: Uint8Array, owned: boolean): void {
     const n = body.length;
     if (n >= BY_REFERENCE) {
-      this.refs.push(body);
+      this.refs.push(owned ? body : body.slice());
       this.hasRefs = true;
       return;
     }

@@ -28,6 +28,7 @@
  */
 import { CALL_RELOCATION_KINDS, HOST_CALL_RELOCATION_KIND, RELOCATION_KINDS } from "./kinds.js";
 import type { CfaInstruction, FunctionItem, Header, Item, PaddingItem, Relocation, SystemVUnwind } from "./records.js";
+import { BY_REFERENCE, FunctionRows } from "./rows.js";
 
 /** Thrown inside the scanner, caught at its entry: "not mine, ask the schema". */
 const DECLINE: unique symbol = Symbol("decline");
@@ -176,11 +177,26 @@ export class ItemScanner {
   private readonly recent: string[] = new Array<string>(RECENT).fill("");
   private recentNext = 0;
 
+  /** The rows `scan` fills for a function line (see `FunctionRows`). */
+  private readonly rows = new FunctionRows();
+  /** Small bodies are decoded here: the fold copies them, `item` copies them into a slab. */
+  private bodyScratch = new Uint8Array(BY_REFERENCE);
+
   /**
    * The item on line `bytes[start, end)` (no line end), or `undefined` when
    * the schema decoder must decide.
    */
   item(bytes: Uint8Array, start: number, end: number): Item | undefined {
+    const r = this.scan(bytes, start, end);
+    return r === undefined || r.type === "padding" ? r : this.functionItem(r);
+  }
+
+  /**
+   * The item on line `bytes[start, end)` as the fold reads it: a function as
+   * this scanner's rows (valid until its next line), or a padding item; or
+   * `undefined` when the schema decoder must decide.
+   */
+  scan(bytes: Uint8Array, start: number, end: number): FunctionRows | PaddingItem | undefined {
     this.src = bytes;
     this.pos = start;
     this.end = end;
@@ -259,16 +275,41 @@ export class ItemScanner {
   }
 
 
-  private parseItem(): Item {
+  /** The function item of the rows `scan` just filled: its body copied out of the scratch, relocations as objects. */
+  private functionItem(r: FunctionRows): FunctionItem {
+    const body = r.bodyOwned ? r.body : this.copyOut(r.body);
+    const n = r.count;
+    let relocations = NO_RELOCATIONS;
+    if (n > 0) {
+      const out = new Array<Relocation>(n);
+      for (let k = 0; k < n; k++) {
+        const kind = r.kind[k]!;
+        out[k] =
+          kind === HOST_CALL_KIND
+            ? { offset: r.offset[k]!, kind: "PulleyCallIndirectHost", hostCall: r.hostCall[k]!, addend: r.addend[k]! }
+            : { offset: r.offset[k]!, kind: RELOCATION_KINDS[kind] as (typeof CALL_RELOCATION_KINDS)[number], target: r.target[k]!, addend: r.addend[k]! };
+      }
+      relocations = out;
+    }
+    const { name, alignment, unwind } = r;
+    return unwind === undefined
+      ? { type: "function", name, body, alignment, relocations }
+      : { type: "function", name, body, alignment, relocations, unwind: unwind as SystemVUnwind };
+  }
+
+  private copyOut(b: Uint8Array): Uint8Array {
+    const out = this.alloc(b.length);
+    out.set(b);
+    return out;
+  }
+
+  private parseItem(): FunctionRows | PaddingItem {
     this.ws();
     this.expect(LBRACE);
     let seen = 0;
     let type = -1;
-    let name = "";
-    let body: Uint8Array | undefined;
-    let alignment = 0;
-    let relocations = NO_RELOCATIONS;
-    let unwind: SystemVUnwind | undefined;
+    const rows = this.rows;
+    rows.clear();
     let size = 0;
     this.ws();
     for (;;) {
@@ -280,20 +321,20 @@ export class ItemScanner {
           type = this.literal(TYPE_CODES);
           break;
         case K_NAME:
-          name = this.name();
+          rows.name = this.name();
           break;
         case K_BODY:
-          body = this.base64();
+          this.base64(rows);
           break;
         case K_ALIGNMENT:
-          alignment = this.int();
-          if (!isPowerOfTwo(alignment)) throw DECLINE;
+          rows.alignment = this.int();
+          if (!isPowerOfTwo(rows.alignment)) throw DECLINE;
           break;
         case K_RELOCATIONS:
-          relocations = this.relocations();
+          this.relocations(rows);
           break;
         case K_UNWIND:
-          unwind = this.unwind();
+          rows.unwind = this.unwind();
           break;
         case K_SIZE:
           size = this.int();
@@ -307,11 +348,7 @@ export class ItemScanner {
     if (type === 0) {
       const required = (1 << K_TYPE) | (1 << K_NAME) | (1 << K_BODY) | (1 << K_ALIGNMENT);
       if ((seen & required) !== required || (seen & (1 << K_SIZE)) !== 0) throw DECLINE;
-      const fn: FunctionItem =
-        unwind === undefined
-          ? { type: "function", name, body: body!, alignment, relocations }
-          : { type: "function", name, body: body!, alignment, relocations, unwind };
-      return fn;
+      return rows;
     }
     if (type === 1 && seen === ((1 << K_TYPE) | (1 << K_SIZE))) {
       const p: PaddingItem = { type: "padding", size };
@@ -320,24 +357,18 @@ export class ItemScanner {
     throw DECLINE;
   }
 
-  private relocations(): ReadonlyArray<Relocation> {
+  private relocations(rows: FunctionRows): void {
     this.expect(LBRACKET);
     this.ws();
     if (this.peek() === RBRACKET) {
       this.pos++;
-      return NO_RELOCATIONS;
+      return;
     }
-    // Arrays are made at their exact size: a pushed-to array keeps room for 17
-    // elements (152 bytes for one relocation, 10⁶ times over at N = 10⁶).
-    const first = this.relocation();
-    if (!this.endOfElement()) return [first];
-    const out: Relocation[] = [first];
-    do out.push(this.relocation());
+    do this.relocation(rows);
     while (this.endOfElement());
-    return out.slice();
   }
 
-  private relocation(): Relocation {
+  private relocation(rows: FunctionRows): void {
     this.expect(LBRACE);
     this.ws();
     let seen = 0;
@@ -376,10 +407,11 @@ export class ItemScanner {
     if ((seen & base) !== base) throw DECLINE;
     if (kind === HOST_CALL_KIND) {
       if (rest !== 1 << R_HOSTCALL) throw DECLINE;
-      return { offset, kind: "PulleyCallIndirectHost", hostCall, addend };
+      rows.push(offset, kind, "", addend, hostCall);
+      return;
     }
     if (rest !== 1 << R_TARGET) throw DECLINE;
-    return { offset, kind: RELOCATION_KINDS[kind] as (typeof CALL_RELOCATION_KINDS)[number], target, addend };
+    rows.push(offset, kind, target, addend, 0);
   }
 
   private unwind(): SystemVUnwind {
@@ -695,8 +727,12 @@ export class ItemScanner {
     return neg ? -n : n;
   }
 
-  /** Padded RFC 4648 base64 (as `base64ToBytes` accepts it), decoded into a slab. */
-  private base64(): Uint8Array {
+  /**
+   * Padded RFC 4648 base64 (as `base64ToBytes` accepts it), decoded into the
+   * rows' body: a small one into this scanner's scratch, a large one into a
+   * slab (kept by the fold as it is).
+   */
+  private base64(rows: FunctionRows): void {
     this.expect(QUOTE);
     const src = this.src;
     const s = this.pos;
@@ -705,9 +741,17 @@ export class ItemScanner {
     this.pos = e + 1;
     const n = e - s;
     if (n % 4 !== 0) throw DECLINE;
-    if (n === 0) return new Uint8Array(0);
+    if (n === 0) {
+      rows.body = EMPTY;
+      rows.bodyOwned = true;
+      return;
+    }
     const pad = src[e - 1] === 61 ? (src[e - 2] === 61 ? 2 : 1) : 0;
-    const out = this.alloc((n / 4) * 3 - pad);
+    const size = (n / 4) * 3 - pad;
+    const small = size < BY_REFERENCE;
+    const out = small ? this.bodyScratch.subarray(0, size) : this.alloc(size);
+    rows.body = out;
+    rows.bodyOwned = !small;
     let o = 0;
     const full = pad === 0 ? e : e - 4;
     for (let i = s; i < full; i += 4) {
@@ -732,7 +776,6 @@ export class ItemScanner {
         out[o + 1] = v >>> 8;
       }
     }
-    return out;
   }
 
   /** `n` bytes for a body: a view of the current slab, or a buffer of its own when large. */

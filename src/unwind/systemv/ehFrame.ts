@@ -190,9 +190,6 @@ export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number,
   }
 };
 
-/** Where FDE `k` starts in the section; `n` (one past the last) is where the terminator starts. */
-const fdeStart = (plan: EhFramePlan, k: number): number => (k < plan.unwinds.length ? plan.fdeOffsets[k]! : plan.size - 4);
-
 /**
  * Cut the section into runs of whole FDEs of about `bytes` bytes each, as
  * `[from, to)` FDE ranges with their offset and size in the section (the CIE
@@ -200,11 +197,12 @@ const fdeStart = (plan: EhFramePlan, k: number): number => (k < plan.unwinds.len
  */
 export const ehFrameRuns = (plan: EhFramePlan, bytes: number): Array<{ from: number; to: number; offset: number; size: number }> => {
   const n = plan.unwinds.length;
+  const fdeOffsets = plan.fdeOffsets;
   const runs: Array<{ from: number; to: number; offset: number; size: number }> = [];
   let from = 0;
   let offset = 0;
   for (let k = 1; k <= n; k++) {
-    const at = fdeStart(plan, k);
+    const at = k < n ? fdeOffsets[k]! : plan.size - 4; // FDE k's start, or the terminator's
     if (k < n && at - offset < bytes) continue;
     const end = k === n ? plan.size : at;
     runs.push({ from, to: k, offset, size: end - offset });

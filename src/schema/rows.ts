@@ -1,0 +1,98 @@
+/**
+ * A function item as rows: what the fast decoder reads a line into and what
+ * the fold reads, with no item object, no relocation objects and no buffer
+ * per body on the way (docs/performance.md, "Rows, not items").
+ *
+ * A transient builder: its owner (a scanner, or the fold turning an item
+ * into rows) fills it again for every function, so it is valid until the
+ * owner's next one, and whoever keeps something of it copies it. Internal:
+ * it never crosses the API.
+ */
+import { RELOCATION_KINDS } from "./kinds.js";
+import type { FunctionItem, SystemVUnwind, Unwind } from "./records.js";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Bodies at least this long are kept by the fold by reference (copying them
+ * twice would cost more than the view they are held by; `layout/textStore.ts`),
+ * so the decoder gives each a buffer or slab piece of its own; shorter ones
+ * it decodes into scratch, which the fold copies.
+ */
+export const BY_REFERENCE = 256;
+
+/** Relocation kind → its index in `RELOCATION_KINDS` (the code the rows and the plan store). */
+export const KIND_CODE: Readonly<Record<string, number>> = Object.fromEntries(RELOCATION_KINDS.map((k, i) => [k, i]));
+
+export class FunctionRows {
+  readonly type = "rows" as const;
+  name = "";
+  body: Uint8Array = EMPTY;
+  /**
+   * Whether `body` may be kept as it is: false when it is the owner's
+   * scratch (small bodies, which the fold copies anyway), true for a buffer
+   * or slab piece nobody writes again (an item's body, a large decoded one).
+   */
+  bodyOwned = true;
+  alignment = 1;
+  unwind: Unwind | SystemVUnwind | undefined = undefined;
+  /** Relocations: `count` rows. */
+  count = 0;
+  offset = new Uint32Array(4);
+  /** Index into `RELOCATION_KINDS`. */
+  kind = new Uint8Array(4);
+  /** Call target; "" for a host call. */
+  target: string[] = [];
+  addend = new Float64Array(4);
+  hostCall = new Uint8Array(4);
+
+  /** Start a function: no relocations, no unwind record. */
+  clear(): void {
+    this.count = 0;
+    this.unwind = undefined;
+  }
+
+  push(offset: number, kind: number, target: string, addend: number, hostCall: number): void {
+    const k = this.count;
+    if (k === this.offset.length) this.grow();
+    this.offset[k] = offset;
+    this.kind[k] = kind;
+    this.target[k] = target;
+    this.addend[k] = addend;
+    this.hostCall[k] = hostCall;
+    this.count = k + 1;
+  }
+
+  private grow(): void {
+    const n = 2 * this.offset.length;
+    const offset = new Uint32Array(n);
+    offset.set(this.offset);
+    this.offset = offset;
+    const kind = new Uint8Array(n);
+    kind.set(this.kind);
+    this.kind = kind;
+    const addend = new Float64Array(n);
+    addend.set(this.addend);
+    this.addend = addend;
+    const hostCall = new Uint8Array(n);
+    hostCall.set(this.hostCall);
+    this.hostCall = hostCall;
+  }
+
+  /** These rows hold `fn` (its body by reference: items are values). */
+  fill(fn: FunctionItem): this {
+    this.clear();
+    this.name = fn.name;
+    this.body = fn.body;
+    this.bodyOwned = true;
+    this.alignment = fn.alignment;
+    this.unwind = fn.unwind;
+    const rs = fn.relocations;
+    for (let k = 0; k < rs.length; k++) {
+      const r = rs[k]!;
+      if (r.kind === "PulleyCallIndirectHost") this.push(r.offset, KIND_CODE[r.kind]!, "", r.addend, r.hostCall);
+      else this.push(r.offset, KIND_CODE[r.kind]!, r.target, r.addend, 0);
+    }
+    return this;
+  }
+}
