@@ -26,7 +26,7 @@ export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSec
         align: 1,
         size: p.size,
         write: (w) => writeEhFrame(w, p, text.textSize),
-        runs: (bytes) => ehFrameRuns(p, bytes).map((r) => ({ offset: r.offset, size: r.size, write: (w: ByteWriter) => writeEhFrame(w, p, text.textSize, r.from, r.to) })),
+        runs: (bytes) => ehFrameRuns(p, bytes).map((r) => ({ offset: r.offset, size: r.size, write: (w: ByteWriter) => writeEhFrame(w, p, text.textSize, r.from, r.to, r.fromOffset) })),
       } satisfies ExtraSection,
     ]);
   }

@@ -358,8 +358,8 @@ class Arena {
     const fnOffset = this.fnOffset.data;
     let offset = this.offset;
     let islands: Island[] = [];
-    const veneers = new Float64Array(n).fill(-1);
     const m = this.machine;
+    const veneers = m === undefined ? undefined : new Float64Array(n).fill(-1);
     if (m !== undefined) {
       while (m.unresolved > 0) {
         // MachBuffer `finish`: islands of distance 0 until nothing is pending (every label is known now).
@@ -371,7 +371,7 @@ class Arena {
         if (m.handled === handled) throw new Error("objfold defect: an island at finish resolved no fixup");
       }
       if (offset > MAX_TEXT) return Either.left({ _tag: "TextTooLarge", size: offset, max: MAX_TEXT });
-      for (const [call, at] of m.veneerOfCall) veneers[call] = at;
+      for (const [call, at] of m.veneerOfCall) veneers![call] = at;
       islands = m.islands.map((i) => ({
         offset: i.offset,
         end: i.end,

@@ -117,8 +117,8 @@ export interface CallColumns {
   readonly reloc: Int32Array;
   readonly target: Int32Array;
   readonly at: Uint32Array;
-  /** Text offset of the call's veneer, or −1. */
-  readonly veneer: Float64Array;
+  /** Text offset of the call's veneer, or −1; undefined when the ISA has no veneers (no column of 10⁶ −1s). */
+  readonly veneer: Float64Array | undefined;
 }
 
 /** Relocation kind codes: index into this list (one list with the schema's: `schema/kinds.ts`). */
@@ -207,7 +207,7 @@ export class TextPlan {
       this.#calls = Array.from({ length: c.count }, (_, k) => {
         const row = c.reloc[k]!;
         const site = { caller: c.caller[k]!, offset: r.offset[row]!, kind: RELOCATION_KINDS[r.kind[row]!]!, target: c.target[k]!, at: c.at[k]! };
-        const veneer = c.veneer[k]!;
+        const veneer = c.veneer === undefined ? -1 : c.veneer[k]!;
         return veneer < 0 ? site : { ...site, veneer };
       });
     }

@@ -16,7 +16,7 @@ import * as Either from "effect/Either";
 import { type ByteWriter, slebSize, ulebSize } from "../../bytes/writer.js";
 import type { ObjfoldError } from "../../errors.js";
 import type { FunctionColumns } from "../../layout/plan.js";
-import type { SystemVUnwind } from "../../schema/records.js";
+import type { SystemVUnwind, Unwind } from "../../schema/records.js";
 import { type Cie } from "./cie.js";
 import { instructionSize, programSize, writeInstruction, writeProgram } from "./cfi.js";
 import { DW_EH_PE_pcrel } from "./dwarf.js";
@@ -32,14 +32,19 @@ export interface FdeSource {
 export interface EhFramePlan {
   readonly cie: Cie;
   readonly cieSize: number;
-  /** Text offset of each FDE's function. */
-  readonly textOffsets: Float64Array;
-  /** Each FDE's program. */
-  readonly unwinds: ReadonlyArray<SystemVUnwind>;
-  /** Offset of each FDE inside `.eh_frame`. */
-  readonly fdeOffsets: Float64Array;
-  /** Size of each FDE's instructions (before padding). */
-  readonly programSizes: Float64Array;
+  /** How many FDEs. */
+  readonly count: number;
+  /** Text offset of each FDE's function (the functions' own column when every function has an FDE: no copy). */
+  readonly textOffsets: ArrayLike<number>;
+  /** Each FDE's program (likewise the functions' own list when every function has one). */
+  readonly unwinds: ReadonlyArray<SystemVUnwind | Unwind | undefined>;
+  /**
+   * Size of each FDE's instructions, before padding. FDE k is
+   * `pad8(FDE_FIXED + programSizes[k])` bytes and starts where the one
+   * before it ends (the first right after the CIE): the offsets are summed
+   * as the section is written, not kept (8 bytes an FDE at 10⁶ functions).
+   */
+  readonly programSizes: Uint32Array;
   /** Whole section, terminator included. */
   readonly size: number;
 }
@@ -58,25 +63,25 @@ const cieSizeOf = (cie: Cie): number => {
 /** Length field (4) + CIE pointer (4) + pc_begin (8) + pc_range (8) + augmentation length (1). */
 const FDE_FIXED = 4 + 4 + 8 + 8 + 1;
 
-/** Plan from `n` FDEs given by accessors (no intermediate object per FDE). */
+/**
+ * Plan from `n` FDEs: their text offsets and programs, and (for errors) the
+ * item and name of FDE k's function given by accessors.
+ */
 const planOf = (
   cie: Cie,
   n: number,
-  textOffsetOf: (k: number) => number,
-  unwindOf: (k: number) => SystemVUnwind,
+  textOffsets: ArrayLike<number>,
+  unwinds: ReadonlyArray<SystemVUnwind | Unwind | undefined>,
   itemOf: (k: number) => number,
   nameOf: (k: number) => string,
 ): Either.Either<EhFramePlan, ObjfoldError> => {
   const cieSize = cieSizeOf(cie);
-  const textOffsets = new Float64Array(n);
-  const unwinds = new Array<SystemVUnwind>(n);
-  const fdeOffsets = new Float64Array(n);
-  const programSizes = new Float64Array(n);
+  const programSizes = new Uint32Array(n);
   let pos = cieSize;
   let last: SystemVUnwind | undefined;
   let lastSize = 0;
   for (let k = 0; k < n; k++) {
-    const u = unwindOf(k);
+    const u = unwinds[k] as SystemVUnwind;
     if (u !== last) {
       // Checked against the CIE once per distinct program: the same object gives the same answer.
       const size = programSize(u, cie, itemOf(k), nameOf(k));
@@ -84,13 +89,10 @@ const planOf = (
       last = u;
       lastSize = size.right;
     }
-    textOffsets[k] = textOffsetOf(k);
-    unwinds[k] = u;
-    fdeOffsets[k] = pos;
     programSizes[k] = lastSize;
     pos += pad8(FDE_FIXED + lastSize);
   }
-  return Either.right({ cie, cieSize, textOffsets, unwinds, fdeOffsets, programSizes, size: pos + 4 });
+  return Either.right({ cie, cieSize, count: n, textOffsets, unwinds, programSizes, size: pos + 4 });
 };
 
 /** Plan `.eh_frame` for these FDEs, in order; an invalid program is an error that names its function. */
@@ -98,8 +100,8 @@ export const planEhFrame = (cie: Cie, fdes: ReadonlyArray<FdeSource>): Either.Ei
   planOf(
     cie,
     fdes.length,
-    (k) => fdes[k]!.textOffset,
-    (k) => fdes[k]!.unwind,
+    Float64Array.from(fdes, (f) => f.textOffset),
+    fdes.map((f) => f.unwind),
     (k) => fdes[k]!.item,
     (k) => fdes[k]!.name,
   );
@@ -112,21 +114,19 @@ export const planEhFrameOfFunctions = (cie: Cie, fns: FunctionColumns): Either.E
   const unwind = fns.unwind;
   let n = 0;
   for (let k = 0; k < fns.count; k++) if (unwind[k] !== undefined) n++;
-  // Function index of the k-th FDE: k itself when every function has one.
-  let rows: Int32Array | undefined;
-  if (n !== fns.count) {
-    rows = new Int32Array(n);
-    n = 0;
-    for (let k = 0; k < fns.count; k++) if (unwind[k] !== undefined) rows[n++] = k;
-  }
-  const row = rows === undefined ? (k: number) => k : (k: number) => rows[k]!;
+  // Every function has an FDE (the usual case): the functions' own columns, no copy.
+  if (n === fns.count) return planOf(cie, n, fns.offset, unwind, (k) => fns.item[k]!, (k) => fns.name[k]!);
+  // Function index of the k-th FDE.
+  const rows = new Int32Array(n);
+  n = 0;
+  for (let k = 0; k < fns.count; k++) if (unwind[k] !== undefined) rows[n++] = k;
   return planOf(
     cie,
     n,
-    (k) => fns.offset[row(k)]!,
-    (k) => unwind[row(k)] as SystemVUnwind,
-    (k) => fns.item[row(k)]!,
-    (k) => fns.name[row(k)]!,
+    Uint32Array.from(rows, (k) => fns.offset[k]!),
+    Array.from(rows, (k) => unwind[k]),
+    (k) => fns.item[rows[k]!]!,
+    (k) => fns.name[rows[k]!]!,
   );
 };
 
@@ -137,10 +137,10 @@ export const planEhFrameOfFunctions = (cie: Cie, fns: FunctionColumns): Either.E
  * size S: an FDE for code at text offset `o`, whose pc_begin field sits at
  * `p` in `.eh_frame`, stores `(o − S) − p`.
  */
-export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number, from = 0, to = plan.unwinds.length): void => {
-  const { cie, textOffsets, unwinds, fdeOffsets, programSizes } = plan;
-  const n = unwinds.length;
-  const start = from === 0 ? 0 : fdeOffsets[from]!;
+export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number, from = 0, to = plan.count, fromOffset = plan.cieSize): void => {
+  const { cie, textOffsets, unwinds, programSizes } = plan;
+  const n = plan.count;
+  const start = from === 0 ? 0 : fromOffset;
   const base = w.pos - start; // writer position of the section's offset 0
   if (from === 0) {
     w.u32(plan.cieSize - 4);
@@ -161,9 +161,9 @@ export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number,
   // The first FDE of a run encodes its program; later ones copy the one before when it is the same.
   let last: SystemVUnwind | undefined;
   let lastProgram = 0;
+  let at = fromOffset; // FDE k's offset in the section
   for (let k = from; k < to; k++) {
-    const u = unwinds[k]!;
-    const at = fdeOffsets[k]!;
+    const u = unwinds[k] as SystemVUnwind;
     const programSize = programSizes[k]!;
     const size = pad8(FDE_FIXED + programSize);
     w.expect(base + at, "FDE start");
@@ -182,7 +182,8 @@ export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number,
     last = u;
     lastProgram = program;
     w.expect(base + at + FDE_FIXED + programSize, "FDE program end");
-    w.pos = base + at + size;
+    at += size;
+    w.pos = base + at;
   }
   if (to === n) {
     w.u32(0);
@@ -192,23 +193,25 @@ export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number,
 
 /**
  * Cut the section into runs of whole FDEs of about `bytes` bytes each, as
- * `[from, to)` FDE ranges with their offset and size in the section (the CIE
- * goes with the first run, the terminator with the last).
+ * `[from, to)` FDE ranges with the offset of FDE `from` and the run's offset
+ * and size in the section (the CIE goes with the first run, the terminator
+ * with the last).
  */
-export const ehFrameRuns = (plan: EhFramePlan, bytes: number): Array<{ from: number; to: number; offset: number; size: number }> => {
-  const n = plan.unwinds.length;
-  const fdeOffsets = plan.fdeOffsets;
-  const runs: Array<{ from: number; to: number; offset: number; size: number }> = [];
+export const ehFrameRuns = (plan: EhFramePlan, bytes: number): Array<{ from: number; to: number; fromOffset: number; offset: number; size: number }> => {
+  const n = plan.count;
+  const programSizes = plan.programSizes;
+  const runs: Array<{ from: number; to: number; fromOffset: number; offset: number; size: number }> = [];
   let from = 0;
-  let offset = 0;
-  for (let k = 1; k <= n; k++) {
-    const at = k < n ? fdeOffsets[k]! : plan.size - 4; // FDE k's start, or the terminator's
-    if (k < n && at - offset < bytes) continue;
-    const end = k === n ? plan.size : at;
-    runs.push({ from, to: k, offset, size: end - offset });
-    from = k;
+  let offset = 0; // where the current run starts (0: with the CIE)
+  let at = plan.cieSize; // FDE k's start
+  for (let k = 0; k < n; k++) {
+    at += pad8(FDE_FIXED + programSizes[k]!); // now FDE k + 1's start, or the terminator's
+    if (k + 1 < n && at - offset < bytes) continue;
+    const end = k + 1 === n ? plan.size : at;
+    runs.push({ from, to: k + 1, fromOffset: from === 0 ? plan.cieSize : offset, offset, size: end - offset });
+    from = k + 1;
     offset = end;
   }
-  if (n === 0) runs.push({ from: 0, to: 0, offset: 0, size: plan.size });
+  if (n === 0) runs.push({ from: 0, to: 0, fromOffset: plan.cieSize, offset: 0, size: plan.size });
   return runs;
 };
