@@ -36,7 +36,7 @@ export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSec
   const f = text.fns;
   for (let k = 0; k < f.count; k++) {
     const u = f.unwind[k];
-    if (u !== undefined && u.kind !== "systemv") fns.push({ item: f.item[k]!, name: f.name[k]!, offset: f.offset[k]!, length: f.length[k]!, unwind: u });
+    if (u !== undefined && u.kind !== "systemv") fns.push({ item: f.item[k]!, name: f.nameOf(k), offset: f.offset[k]!, length: f.length[k]!, unwind: u });
   }
   if (fns.length === 0) return Either.right([]);
   const arch = target.arch === "aarch64" ? "aarch64" : "x86_64";

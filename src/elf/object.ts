@@ -10,7 +10,7 @@ import { alignUp } from "../layout/islands.js";
 import type { PatchColumns, TextPlan } from "../layout/plan.js";
 import { EF_WASMTIME_COMPONENT, EF_WASMTIME_MODULE } from "../target.js";
 import * as E from "./constants.js";
-import { buildStringTable, type StringTable } from "./strtab.js";
+import { buildStringTable, buildStringTableOfIds, type StringTable } from "./strtab.js";
 
 /** A section after `.text` (unwind tables): its bytes come from `write`. */
 export interface ExtraSection {
@@ -60,9 +60,10 @@ const TEXT_INDEX = 1;
 
 export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>): ObjectPlan => {
   const { target, header } = text;
-  const { name, count } = text.fns;
-  const symbols: ReadonlyArray<string> = !header.symbols ? [] : name.length === count ? name : name.slice(0, count);
-  const strtab = buildStringTable(symbols);
+  const { nameId } = text.fns;
+  // The symbols' names straight from the fold's pool of interned names (no string per name).
+  const strtab = header.symbols ? buildStringTableOfIds(text.fns.names.bytes(), nameId) : buildStringTable([]);
+  const symbolsCount = header.symbols ? nameId.length : 0;
   const names = [".text", ...extras.map((e) => e.name), ".symtab", ".strtab", ".shstrtab"];
   const shstrtab = buildStringTable(names);
 
@@ -106,7 +107,7 @@ export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>):
     }),
   );
   const symtabIndex = sections.length;
-  const symbolCount = 1 + symbols.length;
+  const symbolCount = 1 + symbolsCount;
   const symtabOffset = reserve(symbolCount * E.SYM_SIZE, 8);
   const strtabOffset = reserve(strtab.size, 1);
   const shstrtabOffset = reserve(shstrtab.size, 1);

@@ -181,9 +181,36 @@ const sortReversedDescending = (ids: Int32Array, { pool, start, end }: Pool): vo
 };
 
 /** Build a string table for `strings` (duplicates allowed: they share one entry). */
-export const buildStringTable = (strings: ReadonlyArray<string>): StringTable => {
-  const n = strings.length;
-  const p = poolOf(strings);
+export const buildStringTable = (strings: ReadonlyArray<string>): StringTable => tableOf(poolOf(strings));
+
+/**
+ * Build a string table for the names `ids` of an interned pool (name id k
+ * is `pool[start[k], end[k])`, UTF-8): string k of the table is name
+ * `ids[k]`. The pool's bytes are read where they are.
+ */
+export const buildStringTableOfIds = (
+  names: { readonly pool: Uint8Array; readonly start: Uint32Array; readonly end: Uint32Array },
+  ids: Uint32Array,
+): StringTable => {
+  const n = ids.length;
+  const start = new Int32Array(n);
+  const end = new Int32Array(n);
+  gather(names, ids, start, end);
+  return tableOf({ pool: names.pool, start, end });
+};
+
+/** Each name's range. (No NUL to check for: `FunctionName` refuses one, and so does the scanner, which takes no control byte.) */
+const gather = (names: { readonly start: Uint32Array; readonly end: Uint32Array }, ids: Uint32Array, start: Int32Array, end: Int32Array): void => {
+  const s = names.start, e = names.end;
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    start[k] = s[id]!;
+    end[k] = e[id]!;
+  }
+};
+
+const tableOf = (p: Pool): StringTable => {
+  const n = p.start.length;
   const ids = identity(n);
   sortReversedDescending(ids, p);
   const offsets = new Uint32Array(n);

@@ -51,16 +51,20 @@ class Arena {
   private readonly fnLength = u32();
   private readonly fnItem = i32();
   private readonly fnAlign = u32();
-  /** Name → function index; its keys are the functions' names, by function index. */
+  /** Every name seen (functions' and call targets'), interned as UTF-8: ids. */
   readonly names = new NameTable();
-  private readonly fnName: string[] = this.names.keys;
+  /** Per function: its name's id. */
+  private readonly fnName = u32();
+  /** Per name id: the function of that name, or −1 (a call target not placed yet, or never). */
+  private readonly fnOfName = i32();
   private readonly fnUnwind: (Unwind | undefined)[] = [];
   private readonly fnReloc = i32();
   private readonly text = new TextStore();
   // Relocations of every kind, in item order.
   private readonly rOffset = u32();
   private readonly rKind = u8();
-  private readonly rTarget: (string | undefined)[] = [];
+  /** Call target's name id; −1 for a host call. */
+  private readonly rTarget = i32();
   private readonly rAddend = f64();
   private readonly rHost = u8();
   // Calls (the call relocations), by call index.
@@ -73,9 +77,10 @@ class Arena {
   readonly machine: IslandMachine | undefined;
   /** The call kind of each relocation kind code, for this ISA. */
   private readonly callKindOf: (CallKind | undefined)[];
-  readonly labelOf = (name: string): number | undefined => {
-    const i = this.names.get(name);
-    return i === undefined ? undefined : this.fnOffset.data[i];
+  /** Where the function named `id` starts, if it is placed. */
+  readonly labelOf = (id: number): number | undefined => {
+    const i = this.fnOfName.data[id]!;
+    return i < 0 ? undefined : this.fnOffset.data[i];
   };
 
   constructor(
@@ -101,6 +106,18 @@ class Arena {
       c.reserve(n);
   }
 
+  /** The id of the function's name (interned now if new). */
+  private intern(fn: FunctionRows): number {
+    const id = fn.src === undefined ? this.names.intern(fn.name) : this.names.internBytes(fn.src, fn.nameStart, fn.nameEnd);
+    this.known(id);
+    return id;
+  }
+
+  /** `fnOfName` covers name `id` (−1 until a function takes it). */
+  private known(id: number): void {
+    while (this.fnOfName.length <= id) this.fnOfName.push(-1);
+  }
+
   /** The call's site, for errors. */
   private origin(call: number): FixupOrigin {
     const fn = this.cFn.data[call]!;
@@ -108,10 +125,10 @@ class Arena {
     return {
       at: this.cAt.data[call]!,
       item: this.fnItem.data[fn]!,
-      function: this.fnName[fn]!,
+      function: this.names.string(this.fnName.data[fn]!),
       offset: this.rOffset.data[row]!,
       kind: RELOCATION_KINDS[this.rKind.data[row]!]!,
-      target: this.rTarget[row]!,
+      target: this.names.string(this.rTarget.data[row]!),
     };
   }
 
@@ -130,7 +147,9 @@ class Arena {
       length: this.fnLength.view(),
       item: this.fnItem.view(),
       alignment: this.fnAlign.view(),
-      name: this.fnName,
+      nameId: this.fnName.view(),
+      names: this.names,
+      nameOf: (k) => this.names.string(this.fnName.data[k]!),
       unwind: this.fnUnwind,
       relocStart: this.fnReloc.view(),
       relocCount: this.rOffset.length,
@@ -138,7 +157,15 @@ class Arena {
   }
 
   private relocationColumns(): RelocationColumns {
-    return { offset: this.rOffset.view(), kind: this.rKind.view(), target: this.rTarget, addend: this.rAddend.view(), hostCall: this.rHost.view() };
+    const target = this.rTarget.view();
+    const names = this.names;
+    return {
+      offset: this.rOffset.view(),
+      kind: this.rKind.view(),
+      targetOf: (row) => (target[row]! < 0 ? undefined : names.string(target[row]!)),
+      addend: this.rAddend.view(),
+      hostCall: this.rHost.view(),
+    };
   }
 
   /** An item's function as rows (see `FunctionRows`), filled again for each item. */
@@ -183,31 +210,32 @@ class Arena {
 
   private addFunction(fn: FunctionRows, item: number): ObjfoldError | undefined {
     const { target } = this;
-    const name = fn.name;
+    const id = this.intern(fn);
     if (fn.alignment > target.textAlign)
-      return { _tag: "AlignmentTooLarge", item, function: name, alignment: fn.alignment, textAlign: target.textAlign };
-    const first = this.names.get(name);
-    if (first !== undefined) return { _tag: "DuplicateName", item, name, firstItem: this.fnItem.data[first]! };
+      return { _tag: "AlignmentTooLarge", item, function: this.names.string(id), alignment: fn.alignment, textAlign: target.textAlign };
+    const first = this.fnOfName.data[id]!;
+    if (first >= 0) return { _tag: "DuplicateName", item, name: this.names.string(id), firstItem: this.fnItem.data[first]! };
     const body = fn.body;
     const unwind = fn.unwind;
     const len = body.length;
     const m = this.machine;
-    const island = this.islandBefore(len, fn.alignment, name);
+    const island = this.islandBefore(len, fn.alignment, id);
     if (island !== undefined) return island;
     if (unwind !== undefined && unwind.kind !== target.unwindAbi)
-      return { _tag: "UnwindKindNotForTarget", item, function: name, kind: unwind.kind, expected: target.unwindAbi };
+      return { _tag: "UnwindKindNotForTarget", item, function: this.names.string(id), kind: unwind.kind, expected: target.unwindAbi };
     const at = alignUp(this.offset, fn.alignment);
     // Check every relocation before anything of this function is kept: a failed step keeps nothing of it.
     const n = fn.count;
     for (let k = 0; k < n; k++) {
-      const e = this.checkRelocation(fn, k, at, len, item, name);
+      const e = this.checkRelocation(fn, k, at, len, item, id);
       if (e !== undefined) return e;
     }
     // Before the body is stored: an offset past 2^32 would wrap in the store's chunk index, and a fork replays from the store.
     if (at + len > MAX_TEXT) return { _tag: "TextTooLarge", item, size: at + len, max: MAX_TEXT };
     const index = this.fnOffset.length;
     this.itemRef.push(index);
-    this.names.add(name); // entry `index`: one name per function, in order (the duplicate check came first)
+    this.fnName.push(id);
+    this.fnOfName.data[id] = index;
     this.fnOffset.push(at);
     this.fnLength.push(len);
     this.fnItem.push(item);
@@ -224,12 +252,13 @@ class Arena {
       this.rAddend.push(fn.addend[k]!);
       if (code === HOST_CALL_CODE) {
         const hostCall = fn.hostCall[k]!;
-        this.rTarget.push(undefined);
+        this.rTarget.push(-1);
         this.rHost.push(hostCall);
         this.hostCalls.push({ at: at + offset + HOST_CALL_BYTE, value: hostCall });
         continue;
       }
-      const callee = fn.target[k]!;
+      const callee = fn.src === undefined ? this.names.intern(fn.target[k]!) : this.names.internBytes(fn.src, fn.targetStart[k]!, fn.targetEnd[k]!);
+      this.known(callee);
       this.rTarget.push(callee);
       this.rHost.push(0);
       const site = at + offset;
@@ -244,25 +273,25 @@ class Arena {
   }
 
   /** Relocation `k` of a function placed at `at` with a body of `len` bytes: its problem, if it has one. */
-  private checkRelocation(fn: FunctionRows, k: number, at: number, len: number, item: number, name: string): ObjfoldError | undefined {
+  private checkRelocation(fn: FunctionRows, k: number, at: number, len: number, item: number, nameId: number): ObjfoldError | undefined {
     const { target } = this;
     const code = fn.kind[k]!;
     const offset = fn.offset[k]!;
     const addend = fn.addend[k]!;
     const kind = RELOCATION_KINDS[code]!;
     if (code === HOST_CALL_CODE) {
-      if (target.arch !== "pulley") return { _tag: "RelocationKindNotForTarget", item, function: name, offset, kind, arch: target.arch };
-      if (addend !== 0) return { _tag: "RelocationAddend", item, function: name, offset, kind, addend, expected: 0 };
-      if (offset + HOST_CALL_SITE_SIZE > len) return { _tag: "SiteOutsideBody", item, function: name, offset, kind, siteSize: HOST_CALL_SITE_SIZE, bodyLength: len };
+      if (target.arch !== "pulley") return { _tag: "RelocationKindNotForTarget", item, function: this.names.string(nameId), offset, kind, arch: target.arch };
+      if (addend !== 0) return { _tag: "RelocationAddend", item, function: this.names.string(nameId), offset, kind, addend, expected: 0 };
+      if (offset + HOST_CALL_SITE_SIZE > len) return { _tag: "SiteOutsideBody", item, function: this.names.string(nameId), offset, kind, siteSize: HOST_CALL_SITE_SIZE, bodyLength: len };
       return undefined;
     }
     const ck = this.callKindOf[code];
-    if (ck === undefined) return { _tag: "RelocationKindNotForTarget", item, function: name, offset, kind, arch: target.arch };
-    if (ck.addend !== "any" && addend !== ck.addend) return { _tag: "RelocationAddend", item, function: name, offset, kind, addend, expected: ck.addend };
+    if (ck === undefined) return { _tag: "RelocationKindNotForTarget", item, function: this.names.string(nameId), offset, kind, arch: target.arch };
+    if (ck.addend !== "any" && addend !== ck.addend) return { _tag: "RelocationAddend", item, function: this.names.string(nameId), offset, kind, addend, expected: ck.addend };
     const use = ck.use;
-    if (offset + use.siteSize > len) return { _tag: "SiteOutsideBody", item, function: name, offset, kind, siteSize: use.siteSize, bodyLength: len };
+    if (offset + use.siteSize > len) return { _tag: "SiteOutsideBody", item, function: this.names.string(nameId), offset, kind, siteSize: use.siteSize, bodyLength: len };
     const site = at + offset;
-    if (site % use.align !== 0) return { _tag: "MisalignedCallSite", item, function: name, offset, kind, align: use.align, which: "site", textOffset: site };
+    if (site % use.align !== 0) return { _tag: "MisalignedCallSite", item, function: this.names.string(nameId), offset, kind, align: use.align, which: "site", textOffset: site };
     return undefined;
   }
 
@@ -277,7 +306,7 @@ class Arena {
    * never leave a site out of reach. The two agree except within one
    * alignment fill of a deadline, where Cranelift could fail.
    */
-  private islandBefore(len: number, align: number, name?: string): ObjfoldError | undefined {
+  private islandBefore(len: number, align: number, name?: number): ObjfoldError | undefined {
     const m = this.machine;
     if (m === undefined) return undefined;
     const force = this.header.forceVeneers;
@@ -287,7 +316,7 @@ class Arena {
       if (!forced && !m.needed(this.offset, distance)) return undefined;
       forced = false;
       const handled = m.handled;
-      const r = m.emit(this.offset, distance, force, this.labelOf, name === undefined ? undefined : { name, align });
+      const r = m.emit(this.offset, distance, force, this.labelOf, name === undefined ? undefined : { label: name, align });
       if (typeof r !== "number") return r;
       this.offset = r;
       // No fixup could be resolved (say, a veneer slot whose label is still unknown): asking again would not help.
@@ -301,17 +330,18 @@ class Arena {
    * `elf/strtab.ts` on loops that run once.)
    */
   private resolveTargets(): Int32Array | ObjfoldError {
-    const { names, callKindOf } = this;
+    const { callKindOf } = this;
     const fnOffset = this.fnOffset.data;
+    const fnOfName = this.fnOfName.data;
     const cReloc = this.cReloc.data;
     const rKind = this.rKind.data;
-    const rTarget = this.rTarget;
+    const rTarget = this.rTarget.data;
     const n = this.cAt.length;
     const targets = new Int32Array(n);
     for (let k = 0; k < n; k++) {
       const row = cReloc[k]!;
-      const t = names.get(rTarget[row]!);
-      if (t === undefined) {
+      const t = fnOfName[rTarget[row]!]!;
+      if (t < 0) {
         const o = this.origin(k);
         return { _tag: "UnknownCallTarget", item: o.item, function: o.function, offset: o.offset, target: o.target };
       }
@@ -351,7 +381,8 @@ class Arena {
   finish(): Either.Either<TextPlan, ObjfoldError> {
     this.tip = undefined;
     if (this.failure !== undefined) return Either.left(this.failure);
-    const { names, target } = this;
+    const { target } = this;
+    const fnOfName = this.fnOfName.data;
     const n = this.cAt.length;
     const targets = this.resolveTargets();
     if (!(targets instanceof Int32Array)) return Either.left(targets);
@@ -375,7 +406,7 @@ class Arena {
       islands = m.islands.map((i) => ({
         offset: i.offset,
         end: i.end,
-        veneers: i.veneers.map((v) => ({ offset: v.offset, size: v.size, site: v.site, target: names.get(v.targetName)!, use: v.use })),
+        veneers: i.veneers.map((v) => ({ offset: v.offset, size: v.size, site: v.site, target: fnOfName[v.targetLabel]!, use: v.use })),
       }));
     } else {
       const e = this.patchDirect(targets);

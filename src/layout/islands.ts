@@ -27,7 +27,8 @@ export interface FixupOrigin {
 
 /** A veneer before its target's function index is known. */
 export interface VeneerDraft extends Omit<PlacedVeneer, "target"> {
-  readonly targetName: string;
+  /** The final target's name id. */
+  readonly targetLabel: number;
   readonly use: LabelUse;
 }
 export interface IslandDraft extends Omit<Island, "veneers"> {
@@ -70,7 +71,8 @@ export class IslandMachine {
   private readonly fUse = u8();
   private readonly fCall = i32();
   private readonly fDirect = u8();
-  private readonly fLabel: string[] = [];
+  /** The name id of the function a fixup's label is. */
+  private readonly fLabel = i32();
   private readonly uses: LabelUse[] = [];
   private pendingFrom = 0;
   private pendingDeadline = MAX;
@@ -91,7 +93,7 @@ export class IslandMachine {
     private readonly origin: (call: number) => FixupOrigin,
   ) {}
 
-  use(at: number, label: string, use: LabelUse, call: number, direct: boolean): void {
+  use(at: number, label: number, use: LabelUse, call: number, direct: boolean): void {
     const deadline = Math.min(MAX, at + use.maxPos);
     this.fAt.push(at);
     this.fDeadline.push(deadline);
@@ -140,9 +142,9 @@ export class IslandMachine {
     cur: number,
     distance: number,
     force: boolean,
-    /** Where a fixup's label is bound, if it is: given the label's name and the call the fixup serves. */
-    labelOf: (name: string, call: number) => number | undefined,
-    next?: { readonly name: string; readonly align: number },
+    /** Where a fixup's label is bound, if it is: given the label's name id and the call the fixup serves. */
+    labelOf: (label: number, call: number) => number | undefined,
+    next?: { readonly label: number; readonly align: number },
   ): number | ObjfoldError {
     const threshold = this.worstCaseEnd(cur, distance);
     const veneers: VeneerDraft[] = [];
@@ -150,7 +152,7 @@ export class IslandMachine {
     const { fAt, fDeadline, fUse, fLabel, uses } = this;
     const useOf = (f: number): LabelUse => uses[fUse.data[f]!]!;
     const fCall = this.fCall;
-    const labelOfFixup = (f: number): number | undefined => labelOf(fLabel[f]!, fCall.data[f]!);
+    const labelOfFixup = (f: number): number | undefined => labelOf(fLabel.data[f]!, fCall.data[f]!);
     const shouldApply = (f: number): boolean => labelOfFixup(f) !== undefined || (fDeadline.data[f]! < threshold && useOf(f).veneer !== undefined);
 
     const veneerFor = (f: number, label: number | undefined): ObjfoldError | undefined => {
@@ -163,10 +165,10 @@ export class IslandMachine {
       if (vo - at > use.maxPos) return this.outOfRange(f, label ?? vo);
       this.handled++;
       this.patches.add(at, use, vo);
-      veneers.push({ offset: vo, size: v.size, site: at, targetName: fLabel[f]!, use });
+      veneers.push({ offset: vo, size: v.size, site: at, targetLabel: fLabel.data[f]!, use });
       if (this.fDirect.data[f] === 1) this.veneerOfCall.set(this.fCall.data[f]!, vo);
       cur = vo + v.size;
-      this.use(vo + v.useOffset, fLabel[f]!, v.use, this.fCall.data[f]!, false);
+      this.use(vo + v.useOffset, fLabel.data[f]!, v.use, this.fCall.data[f]!, false);
       return undefined;
     };
 
@@ -221,7 +223,7 @@ export class IslandMachine {
       if (label === undefined) {
         // About to fall out of reach: a veneer, unless (3). Not under force:
         // there the call takes a veneer anyway, and it must come before the function.
-        if (!force && next !== undefined && fLabel[f] === next.name) {
+        if (!force && next !== undefined && fLabel.data[f] === next.label) {
           // Veneers start on the use's alignment: at most `capable` more of them after `cur`.
           const capable = this.veneerCapableInHeap;
           const worstEnd = capable > 0 ? alignUp(cur, use.align) + capable * this.worstCaseVeneer : cur;

@@ -1,83 +1,119 @@
 /**
- * Function name → function index, for the fold: the `get`/`set` of a
- * `Map<string, number>` whose values are the keys' insertion order, faster
- * for this use. The keys array is the fold's list of function names too
- * (one array of 10⁶ strings, not two, and no array of values: at 10⁶
- * functions each growing array was more old-generation garbage and
- * collections of a large heap).
+ * The fold's names, interned as UTF-8: every function name and call target
+ * gets an id (0, 1, … in order of first sight), its bytes kept once in one
+ * pool. The fast decoder's names go from the line's bytes straight in (no
+ * string is made for them), items' names are encoded first; the string
+ * table is built from the same pool; a string is made only for an error or
+ * a view (docs/performance.md, "Names as bytes").
  *
- * Why (docs/performance.md): at 100 000 functions the fold's three lookups per
- * function (duplicate check, insert, and the call target in `finish`) were its
- * largest cost, ~200 ns each with a `Map`: each touches the map's bucket and
- * entry tables and the key string, scattered in a large heap. Here one probe
- * reads one (hash, entry) pair of an `Int32Array` and compares strings only
- * when the hashes agree — and then they are usually the same string object,
- * since the fast decoder hands out one string for a name and the calls to it.
+ * Why: at 10⁶ functions one string per name was ~40 MB of heap, the string
+ * table copied every name into a pool of its own, and `finish` looked every
+ * call's target up by string. Now a call's target is an id found when the
+ * call is stepped, and `finish` reads the target's function from a column.
  *
- * Open addressing, linear probing, load at most 1/2, FNV-1a over UTF-16 code
- * units with a finalizer and a per-table random seed (so no fixed set of
+ * Open addressing, linear probing, load at most 1/2, FNV-1a over the UTF-8
+ * bytes with a finalizer and a per-table random seed (so no fixed set of
  * names collides everywhere; the output never depends on it).
  *
  * A transient builder owned by one fold arena; never crosses the API.
  */
+import { u32 } from "./columns.js";
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8");
+
 export class NameTable {
-  /** Entry k's key: the names in insertion order. */
-  readonly keys: string[] = [];
-  /** Pairs (hash, entry + 1); entry 0 marks an empty slot. */
+  private pool = new Uint8Array(1 << 12);
+  private used = 0;
+  /** Id k's bytes are `pool[start[k], end[k])`. */
+  private readonly start = u32();
+  private readonly end = u32();
+  /** Pairs (hash, id + 1); 0 marks an empty slot. */
   private slots = new Int32Array(64);
   private mask = 31;
   private readonly seed = (Math.random() * 0x100000000) | 0;
-  /** The last key hashed and its hash: the fold asks for a name and then adds it, islands ask twice. */
-  private lastKey = "";
-  private lastHash = this.hashOf("");
 
   get size(): number {
-    return this.keys.length;
+    return this.start.length;
   }
 
-  private hashOf(key: string): number {
+  /** The id of the name whose UTF-8 is `src[s, e)`, added if new. */
+  internBytes(src: Uint8Array, s: number, e: number): number {
     let h = 0x811c9dc5 ^ this.seed;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    for (let i = s; i < e; i++) h = Math.imul(h ^ src[i]!, 0x01000193);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
-    return h ^ (h >>> 13);
-  }
-
-  private hash(key: string): number {
-    if (key === this.lastKey) return this.lastHash;
-    const h = this.hashOf(key);
-    this.lastKey = key;
-    this.lastHash = h;
-    return h;
-  }
-
-  /** Slot of `key`, or of the empty slot where it would go. */
-  private find(key: string, h: number): number {
+    h ^= h >>> 13;
     const slots = this.slots;
     const mask = this.mask;
+    const len = e - s;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = slots[2 * i + 1]!;
-      if (e === 0 || (slots[2 * i] === h && this.keys[e - 1] === key)) return i;
+      const id1 = slots[2 * i + 1]!;
+      if (id1 === 0) return this.add(src, s, e, h, i);
+      if (slots[2 * i] === h && this.equals(id1 - 1, src, s, len)) return id1 - 1;
     }
   }
 
-  /** The entry (insertion index) of `key`, if it was added. */
-  get(key: string): number | undefined {
-    const e = this.slots[2 * this.find(key, this.hash(key)) + 1]!;
-    return e === 0 ? undefined : e - 1;
+  /** The id of `name`, added if new. */
+  intern(name: string): number {
+    // At most 3 UTF-8 bytes per UTF-16 unit: encode at the pool's end, where a new name's bytes go anyway.
+    this.room(3 * name.length);
+    const at = this.used;
+    let n = 0;
+    // ASCII (every name Cranelift makes) is copied unit by unit.
+    for (; n < name.length; n++) {
+      const c = name.charCodeAt(n);
+      if (c >= 0x80) break;
+      this.pool[at + n] = c;
+    }
+    if (n < name.length) n = utf8.encodeInto(name, this.pool.subarray(at)).written;
+    return this.internBytes(this.pool, at, at + n);
   }
 
-  /** Add `key` if it is new; its entry either way. */
-  add(key: string): number {
-    const h = this.hash(key);
-    const i = this.find(key, h);
-    const e = this.slots[2 * i + 1]!;
-    if (e !== 0) return e - 1;
-    this.keys.push(key);
+  /** Id `id`'s name as a string (for errors and views: the fold's own work never needs one). */
+  string(id: number): string {
+    return utf8Decoder.decode(this.pool.subarray(this.start.data[id]!, this.end.data[id]!));
+  }
+
+  /** The pool and each id's range in it (views, for the string table). */
+  bytes(): { readonly pool: Uint8Array; readonly start: Uint32Array; readonly end: Uint32Array } {
+    return { pool: this.pool, start: this.start.view(), end: this.end.view() };
+  }
+
+  private equals(id: number, src: Uint8Array, s: number, len: number): boolean {
+    const a = this.start.data[id]!;
+    if (this.end.data[id]! - a !== len) return false;
+    const pool = this.pool;
+    for (let i = len - 1; i >= 0; i--) if (pool[a + i] !== src[s + i]) return false; // names tend to differ at the end
+    return true;
+  }
+
+  /** Add `src[s, e)` (hash `h`) as a new id at empty slot `i`. */
+  private add(src: Uint8Array, s: number, e: number, h: number, i: number): number {
+    const len = e - s;
+    let at: number;
+    if (src === this.pool && s === this.used) at = s; // `intern` encoded it in place
+    else {
+      this.room(len);
+      at = this.used;
+      this.pool.set(src.subarray(s, e), at);
+    }
+    this.used = at + len;
+    const id = this.start.length;
+    this.start.push(at);
+    this.end.push(at + len);
     this.slots[2 * i] = h;
-    this.slots[2 * i + 1] = this.keys.length;
-    if (2 * this.keys.length > this.mask) this.grow();
-    return this.keys.length - 1;
+    this.slots[2 * i + 1] = id + 1;
+    if (2 * (id + 1) > this.mask) this.grow();
+    return id;
+  }
+
+  /** At least `n` free bytes at the pool's end. */
+  private room(n: number): void {
+    if (this.used + n <= this.pool.length) return;
+    const bigger = new Uint8Array(Math.max(this.used + n, Math.ceil(1.5 * this.pool.length)));
+    bigger.set(this.pool.subarray(0, this.used));
+    this.pool = bigger;
   }
 
   private grow(): void {
@@ -86,13 +122,13 @@ export class NameTable {
     this.slots = new Int32Array(2 * cap);
     this.mask = cap - 1;
     for (let i = 0; i < old.length; i += 2) {
-      const e = old[i + 1]!;
-      if (e === 0) continue;
+      const id1 = old[i + 1]!;
+      if (id1 === 0) continue;
       const h = old[i]!;
       let j = h & this.mask;
       while (this.slots[2 * j + 1] !== 0) j = (j + 1) & this.mask;
       this.slots[2 * j] = h;
-      this.slots[2 * j + 1] = e;
+      this.slots[2 * j + 1] = id1;
     }
   }
 }

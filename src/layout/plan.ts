@@ -14,6 +14,12 @@ import type { FunctionItem, Header, Relocation, Unwind } from "../schema/records
 import type { Target } from "../target.js";
 import type { TextStore } from "./textStore.js";
 
+/** The fold's interned names, read-only: `layout/names.ts`. */
+export interface NameView {
+  string(id: number): string;
+  bytes(): { readonly pool: Uint8Array; readonly start: Uint32Array; readonly end: Uint32Array };
+}
+
 export interface PlacedFunction {
   /** Function index (the n-th function item). */
   readonly index: number;
@@ -82,7 +88,11 @@ export interface FunctionColumns {
   readonly length: Uint32Array;
   readonly item: Int32Array;
   readonly alignment: Uint32Array;
-  readonly name: ReadonlyArray<string>;
+  /** Each function's name, as an id of `names`. */
+  readonly nameId: Uint32Array;
+  readonly names: NameView;
+  /** Function k's name as a string (made on each call: for errors and views). */
+  readonly nameOf: (k: number) => string;
   readonly unwind: ReadonlyArray<Unwind | undefined>;
   /** First relocation row of each function: function k's rows run to the next function's first, or to `relocCount`. */
   readonly relocStart: Int32Array;
@@ -94,8 +104,8 @@ export interface RelocationColumns {
   readonly offset: Uint32Array;
   /** Index into `RELOCATION_KINDS`. */
   readonly kind: Uint8Array;
-  /** Call target (undefined for a host call). */
-  readonly target: ReadonlyArray<string | undefined>;
+  /** Row k's call target as a string (made on each call), undefined for a host call. */
+  readonly targetOf: (row: number) => string | undefined;
   readonly addend: Float64Array;
   readonly hostCall: Uint8Array;
 }
@@ -149,7 +159,7 @@ const relocationsOf = (r: RelocationColumns, from: number, to: number): Relocati
     out[j - from] =
       kind === "PulleyCallIndirectHost"
         ? { offset: r.offset[j]!, kind, hostCall: r.hostCall[j]!, addend: r.addend[j]! }
-        : { offset: r.offset[j]!, kind, target: r.target[j]!, addend: r.addend[j]! };
+        : { offset: r.offset[j]!, kind, target: r.targetOf(j)!, addend: r.addend[j]! };
   }
   return out;
 };
@@ -159,7 +169,7 @@ export interface TextPlan extends TextPlanParts {}
 
 /** Function k rebuilt from its rows: equal to the item it was stepped from, not the same object. */
 export const functionItemOf = (f: FunctionColumns, r: RelocationColumns, text: TextStore, k: number): FunctionItem => {
-  const name = f.name[k]!;
+  const name = f.nameOf(k);
   const body = text.body(k, f.offset[k]!, f.length[k]!);
   const alignment = f.alignment[k]!;
   const relocations = relocationsOf(r, f.relocStart[k]!, k + 1 < f.count ? f.relocStart[k + 1]! : f.relocCount);

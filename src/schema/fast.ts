@@ -277,6 +277,8 @@ export class ItemScanner {
 
   /** The function item of the rows `scan` just filled: its body copied out of the scratch, relocations as objects. */
   private functionItem(r: FunctionRows): FunctionItem {
+    const src = r.src!;
+    const name = this.nameString(src, r.nameStart, r.nameEnd);
     const body = r.bodyOwned ? r.body : this.copyOut(r.body);
     const n = r.count;
     let relocations = NO_RELOCATIONS;
@@ -287,11 +289,16 @@ export class ItemScanner {
         out[k] =
           kind === HOST_CALL_KIND
             ? { offset: r.offset[k]!, kind: "PulleyCallIndirectHost", hostCall: r.hostCall[k]!, addend: r.addend[k]! }
-            : { offset: r.offset[k]!, kind: RELOCATION_KINDS[kind] as (typeof CALL_RELOCATION_KINDS)[number], target: r.target[k]!, addend: r.addend[k]! };
+            : {
+                offset: r.offset[k]!,
+                kind: RELOCATION_KINDS[kind] as (typeof CALL_RELOCATION_KINDS)[number],
+                target: this.nameString(src, r.targetStart[k]!, r.targetEnd[k]!),
+                addend: r.addend[k]!,
+              };
       }
       relocations = out;
     }
-    const { name, alignment, unwind } = r;
+    const { alignment, unwind } = r;
     return unwind === undefined
       ? { type: "function", name, body, alignment, relocations }
       : { type: "function", name, body, alignment, relocations, unwind: unwind as SystemVUnwind };
@@ -310,6 +317,7 @@ export class ItemScanner {
     let type = -1;
     const rows = this.rows;
     rows.clear();
+    rows.src = this.src;
     let size = 0;
     this.ws();
     for (;;) {
@@ -321,7 +329,9 @@ export class ItemScanner {
           type = this.literal(TYPE_CODES);
           break;
         case K_NAME:
-          rows.name = this.name();
+          this.name();
+          rows.nameStart = this.ss;
+          rows.nameEnd = this.se;
           break;
         case K_BODY:
           this.base64(rows);
@@ -374,7 +384,8 @@ export class ItemScanner {
     let seen = 0;
     let offset = 0;
     let kind = -1;
-    let target = "";
+    let targetStart = 0;
+    let targetEnd = 0;
     let addend = 0;
     let hostCall = 0;
     for (;;) {
@@ -390,7 +401,9 @@ export class ItemScanner {
           kind = this.literal(RELOC_KIND_CODES);
           break;
         case R_TARGET:
-          target = this.name();
+          this.name();
+          targetStart = this.ss;
+          targetEnd = this.se;
           break;
         case R_ADDEND:
           addend = this.int();
@@ -407,11 +420,11 @@ export class ItemScanner {
     if ((seen & base) !== base) throw DECLINE;
     if (kind === HOST_CALL_KIND) {
       if (rest !== 1 << R_HOSTCALL) throw DECLINE;
-      rows.push(offset, kind, "", addend, hostCall);
+      rows.pushRange(offset, kind, 0, 0, addend, hostCall);
       return;
     }
     if (rest !== 1 << R_TARGET) throw DECLINE;
-    rows.push(offset, kind, target, addend, 0);
+    rows.pushRange(offset, kind, targetStart, targetEnd, addend, 0);
   }
 
   private unwind(): SystemVUnwind {
@@ -658,13 +671,15 @@ export class ItemScanner {
     return k;
   }
 
-  /** A `FunctionName`: non-empty (the scanner never lets a NUL through). */
-  private name(): string {
+  /** A `FunctionName`, left in `src[ss, se)`: non-empty (the scanner never lets a NUL through). */
+  private name(): void {
     this.string();
-    const s = this.ss;
-    const len = this.se - s;
-    if (len === 0) throw DECLINE;
-    const src = this.src;
+    if (this.se === this.ss) throw DECLINE;
+  }
+
+  /** The name `src[s, e)` as a string: one of the last few made when equal (a call's target is often the next function's name). */
+  private nameString(src: Uint8Array, s: number, e: number): string {
+    const len = e - s;
     const recent = this.recent;
     for (let r = 0; r < RECENT; r++) {
       const cand = recent[r]!;

@@ -26,6 +26,15 @@ export const KIND_CODE: Readonly<Record<string, number>> = Object.fromEntries(RE
 
 export class FunctionRows {
   readonly type = "rows" as const;
+  /**
+   * Where the names are: when set (the scanner), the function's name is
+   * `src[nameStart, nameEnd)` and call k's target `src[targetStart[k],
+   * targetEnd[k])`, UTF-8 (no string is made for them); when undefined (an
+   * item), `name` and `target[k]`.
+   */
+  src: Uint8Array | undefined = undefined;
+  nameStart = 0;
+  nameEnd = 0;
   name = "";
   body: Uint8Array = EMPTY;
   /**
@@ -41,8 +50,11 @@ export class FunctionRows {
   offset = new Uint32Array(4);
   /** Index into `RELOCATION_KINDS`. */
   kind = new Uint8Array(4);
-  /** Call target; "" for a host call. */
+  /** Call target; "" for a host call (an item's rows). */
   target: string[] = [];
+  /** Call target as a range of `src` (the scanner's rows; 0, 0 for a host call). */
+  targetStart = new Uint32Array(4);
+  targetEnd = new Uint32Array(4);
   addend = new Float64Array(4);
   hostCall = new Uint8Array(4);
 
@@ -52,12 +64,26 @@ export class FunctionRows {
     this.unwind = undefined;
   }
 
+  /** A relocation whose target is a string (an item's rows). */
   push(offset: number, kind: number, target: string, addend: number, hostCall: number): void {
     const k = this.count;
     if (k === this.offset.length) this.grow();
     this.offset[k] = offset;
     this.kind[k] = kind;
     this.target[k] = target;
+    this.addend[k] = addend;
+    this.hostCall[k] = hostCall;
+    this.count = k + 1;
+  }
+
+  /** A relocation whose target is `src[targetStart, targetEnd)` (the scanner's rows). */
+  pushRange(offset: number, kind: number, targetStart: number, targetEnd: number, addend: number, hostCall: number): void {
+    const k = this.count;
+    if (k === this.offset.length) this.grow();
+    this.offset[k] = offset;
+    this.kind[k] = kind;
+    this.targetStart[k] = targetStart;
+    this.targetEnd[k] = targetEnd;
     this.addend[k] = addend;
     this.hostCall[k] = hostCall;
     this.count = k + 1;
@@ -77,11 +103,18 @@ export class FunctionRows {
     const hostCall = new Uint8Array(n);
     hostCall.set(this.hostCall);
     this.hostCall = hostCall;
+    const targetStart = new Uint32Array(n);
+    targetStart.set(this.targetStart);
+    this.targetStart = targetStart;
+    const targetEnd = new Uint32Array(n);
+    targetEnd.set(this.targetEnd);
+    this.targetEnd = targetEnd;
   }
 
   /** These rows hold `fn` (its body by reference: items are values). */
   fill(fn: FunctionItem): this {
     this.clear();
+    this.src = undefined;
     this.name = fn.name;
     this.body = fn.body;
     this.bodyOwned = true;

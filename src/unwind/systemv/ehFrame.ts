@@ -115,7 +115,7 @@ export const planEhFrameOfFunctions = (cie: Cie, fns: FunctionColumns): Either.E
   let n = 0;
   for (let k = 0; k < fns.count; k++) if (unwind[k] !== undefined) n++;
   // Every function has an FDE (the usual case): the functions' own columns, no copy.
-  if (n === fns.count) return planOf(cie, n, fns.offset, unwind, (k) => fns.item[k]!, (k) => fns.name[k]!);
+  if (n === fns.count) return planOf(cie, n, fns.offset, unwind, (k) => fns.item[k]!, (k) => fns.nameOf(k));
   // Function index of the k-th FDE.
   const rows = new Int32Array(n);
   n = 0;
@@ -126,7 +126,7 @@ export const planEhFrameOfFunctions = (cie: Cie, fns: FunctionColumns): Either.E
     Uint32Array.from(rows, (k) => fns.offset[k]!),
     Array.from(rows, (k) => unwind[k]),
     (k) => fns.item[rows[k]!]!,
-    (k) => fns.name[rows[k]!]!,
+    (k) => fns.nameOf(rows[k]!),
   );
 };
 
