@@ -1,10 +1,11 @@
 /**
  * The object written in parts (`objectParts`, what the CLI writes to a file)
  * is the object written whole (`writeObject`), byte for byte, whatever the
- * window. `.text` is cut at function starts, `.eh_frame` between entries and
- * `.symtab` between symbols, and no cut may change a byte: a patch, a veneer
- * or a host-call byte written on the wrong side of a cut would, and so would
- * an FDE that copies the program of an FDE in another part. Small windows
+ * window. `.text` is cut at function starts, `.eh_frame` between entries,
+ * `.symtab` between symbols and `.strtab` between names, and no cut may
+ * change a byte: a patch, a veneer or a host-call byte written on the wrong
+ * side of a cut would, and so would an FDE that copies the program of an
+ * FDE in another part, or a run of names that loses the leading NUL. Small windows
  * give many cuts per module; `forceVeneers` puts an island between every two
  * functions on aarch64; one unwind record shared by every function makes
  * each FDE after the first copy its program.
@@ -29,7 +30,7 @@ const sharedUnwind = (m: Module): Module => {
 
 describe("objectParts", () => {
   it("joined, the parts are writeObject's bytes, for any window", () => {
-    const seen = { cuts: 0, symbolRuns: 0, ehFrameRuns: 0 };
+    const seen = { cuts: 0, symbolRuns: 0, ehFrameRuns: 0, nameRuns: 0 };
     fc.assert(
       fc.property(
         fc.oneof(arbModule({ maxFunctions: 8 }), arbModule({ maxFunctions: 8, forceVeneers: true }), arbModule({ maxFunctions: 8 }).map(sharedUnwind)),
@@ -41,6 +42,10 @@ describe("objectParts", () => {
           const whole = writeObject(plan.right);
           const parts = [...objectParts(plan.right, window)];
           expect(Buffer.concat(parts).equals(Buffer.from(whole))).toBe(true);
+          // Reusing one buffer (each part copied before the next is asked for, as a writer to a file uses it up): the same bytes.
+          const reused: Uint8Array[] = [];
+          for (const p of objectParts(plan.right, window, true)) reused.push(Uint8Array.from(p));
+          expect(Buffer.concat(reused).equals(Buffer.from(whole))).toBe(true);
           const text = plan.right.sections[1]!;
           const eh = plan.right.sections.find((s) => s.name === ".eh_frame");
           // Parts that start inside `.text` after its start: each is a cut.
@@ -49,6 +54,7 @@ describe("objectParts", () => {
             if (at > text.offset && at < text.offset + text.size) seen.cuts++;
             if (at > plan.right.symtabOffset + 24 && at < plan.right.strtabOffset) seen.symbolRuns++;
             if (eh !== undefined && at > eh.offset && at < eh.offset + eh.size) seen.ehFrameRuns++;
+            if (at > plan.right.strtabOffset && at < plan.right.strtabOffset + plan.right.strtab.size) seen.nameRuns++;
             at += p.length;
           }
         },
@@ -59,6 +65,7 @@ describe("objectParts", () => {
     expect(seen.cuts).toBeGreaterThan(50);
     expect(seen.symbolRuns).toBeGreaterThan(50);
     expect(seen.ehFrameRuns).toBeGreaterThan(50);
+    expect(seen.nameRuns).toBeGreaterThan(50);
   });
 
   it("no part is much larger than the window: a part is at most the window and one function, one eh_frame entry or one small section", () => {
@@ -83,10 +90,13 @@ describe("objectParts", () => {
             at += len;
           }
         }
-        // Small sections and tables that come whole: the string tables, the ELF header, the section header table.
-        const small = Math.max(p.strtab.size, p.shstrtab.size, 64, 64 * p.sections.length);
+        // Longest name: a run of the string table holds whole names.
+        let name = 0;
+        for (let k = 0; k < count; k++) name = Math.max(name, new TextEncoder().encode(p.text.fns.nameOf(k)).length + 1);
+        // Small pieces that come whole: the ELF header, the section header table, `.shstrtab`.
+        const small = Math.max(p.shstrtab.size, 64, 64 * p.sections.length);
         const maxAlign = Math.max(...p.sections.map((s) => s.align)); // alignment fill
-        for (const part of objectParts(p, window)) expect(part.length).toBeLessThanOrEqual(Math.max(window + largest, window + entry, small, maxAlign));
+        for (const part of objectParts(p, window)) expect(part.length).toBeLessThanOrEqual(Math.max(window + largest, window + entry, window + name, small, maxAlign));
       }),
       { numRuns: 200 },
     );

@@ -13,7 +13,8 @@ import * as Either from "effect/Either";
 import { type DecodeIssue, errorItem, type ObjfoldError } from "../errors.js";
 import type { ObjectPlan } from "../elf/object.js";
 import { finishPlan } from "../encode.js";
-import { begin, type LayoutState, stepDecoded } from "../layout/fold.js";
+import { u32 } from "../layout/columns.js";
+import { begin, Stepper } from "../layout/fold.js";
 import { ItemScanner } from "../schema/fast.js";
 import type { Header, Item } from "../schema/records.js";
 import type { FunctionRows } from "../schema/rows.js";
@@ -69,17 +70,19 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
   let schema = decoders;
   const scanner = new ItemScanner();
   let lineNo = 0;
-  let state: LayoutState | undefined;
+  /** The fold, stepped in place (one state at the end, not one per line). */
+  let state: Stepper | undefined;
   let headerSeen = false;
   let headerLine: number | undefined;
   const issues: DecodeIssue[] = [];
-  const itemLines: number[] = [];
+  /** Input line of each item: a column (an array of 10⁶ numbers was 8 MB and its copies as it grew). */
+  const itemLines = u32();
   let functions = 0;
   const addItem = (item: Item | FunctionRows): void => {
     if (issues.length > 0 || state === undefined) return; // keep decoding to report every problem
     itemLines.push(lineNo);
     if (item.type !== "padding") functions++;
-    state = stepDecoded(state, item); // decoded by the scanner or the schema just now: see stepDecoded
+    state.add(item); // decoded by the scanner or the schema just now: unguarded, see stepDecoded
   };
   /** A line without its line end, numbered already. */
   const line = (text: string, d: LineDecoders): void => {
@@ -89,7 +92,7 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
       headerLine = lineNo;
       const h = d.decodeHeaderLine(text, lineNo);
       if (Either.isLeft(h)) issues.push(...h.left);
-      else state = begin(h.right);
+      else state = new Stepper(begin(h.right));
       return;
     }
     const r = d.decodeItemLine(text, lineNo);
@@ -114,7 +117,7 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
           lineNo++;
           headerSeen = true;
           headerLine = lineNo;
-          state = begin(h);
+          state = new Stepper(begin(h));
           return true;
         }
       } else {
@@ -134,10 +137,10 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
       schema = d;
     },
     end() {
-      const lineOfItem = (i: number) => itemLines[i];
+      const lineOfItem = (i: number) => (Number.isInteger(i) && i >= 0 && i < itemLines.length ? itemLines.data[i] : undefined);
       if (!headerSeen) issues.push({ line: 1, path: [], message: "empty module: the first line must be the header" });
       if (issues.length > 0) return { result: Either.left({ _tag: "DecodeError", issues }), lineOfItem, headerLine, functions };
-      return { result: finishPlan(state!), lineOfItem, headerLine, functions };
+      return { result: finishPlan(state!.state()), lineOfItem, headerLine, functions };
     },
   };
 };

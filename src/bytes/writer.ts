@@ -19,9 +19,11 @@ export class ByteWriter {
   constructor(
     size: number,
     readonly littleEndian: boolean,
+    /** Write into the start of this zeroed buffer instead of a fresh one (`objectParts` reusing its one buffer). */
+    into?: Uint8Array,
   ) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+    this.buf = into === undefined ? new Uint8Array(size) : into.subarray(0, size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, size);
   }
 
   u8(v: number): void {
@@ -113,9 +115,13 @@ export const slebSize = (v: number): number => {
   }
 };
 
-/** Run a writer over a fresh buffer of exactly `size` bytes and return the buffer. */
-export const writeBytes = (size: number, littleEndian: boolean, fill: (w: ByteWriter) => void): Uint8Array => {
-  const w = new ByteWriter(size, littleEndian);
+/**
+ * Run a writer over a fresh buffer of exactly `size` bytes and return the
+ * buffer; or over the first `size` bytes of `into`, which the caller zeroed
+ * and owns, and return that view.
+ */
+export const writeBytes = (size: number, littleEndian: boolean, fill: (w: ByteWriter) => void, into?: Uint8Array): Uint8Array => {
+  const w = new ByteWriter(size, littleEndian, into);
   fill(w);
   w.expect(size, "buffer end");
   return w.buf;

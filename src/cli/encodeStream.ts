@@ -3,6 +3,7 @@
  * UTF-8 byte chunks, into an object, holding no more of the input text than
  * the current line (and the chunk it is in).
  */
+import { readSync } from "node:fs";
 import * as Either from "effect/Either";
 import { encodeFold, type LineDecoders, type LineFold, type StreamResult } from "../api/lines.js";
 
@@ -39,9 +40,13 @@ const concat = (parts: ReadonlyArray<Uint8Array>): Buffer => Buffer.concat(parts
  * them except that a lone `\r` does not end a line (records.md: `\n` or
  * `\r\n`). Lines are handed to the fold as bytes, so those the fast path
  * takes are never turned into strings. `onLine` sees every line (progress).
+ *
+ * A chunk may be the source's own buffer, filled again after the next one
+ * is asked for (`readChunks`): nothing of it is kept past its lines but a
+ * copy of the line it ends inside.
  */
 export const encodeChunks = async (
-  chunks: AsyncIterable<Uint8Array>,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   onLine?: (bytes: Uint8Array, start: number, end: number) => void,
 ): Promise<StreamResult> => {
   const fold = encodeFold();
@@ -52,7 +57,7 @@ export const encodeChunks = async (
     let nl = chunk.indexOf(0x0a);
     if (partial.length > 0) {
       if (nl < 0) {
-        partial.push(chunk);
+        partial.push(Buffer.from(chunk));
         continue;
       }
       partial.push(chunk.subarray(0, nl));
@@ -69,7 +74,7 @@ export const encodeChunks = async (
       start = nl + 1;
       nl = chunk.indexOf(0x0a, start);
     }
-    if (start < chunk.length) partial.push(chunk.subarray(start));
+    if (start < chunk.length) partial.push(Buffer.from(chunk.subarray(start))); // a copy: the chunk may be refilled
   }
   if (partial.length > 0) {
     const line = concat(partial);
@@ -78,5 +83,21 @@ export const encodeChunks = async (
   }
   return fold.end();
 };
+
+/**
+ * A file's bytes, read into one buffer that is filled again for each chunk
+ * (valid until the next is asked for; `encodeChunks` copies what it keeps).
+ * A stream would hand out a fresh 1 MiB buffer per read, garbage the
+ * collector frees late: at 10⁶ functions ~40 MB of read buffers were
+ * waiting for it at the peak (docs/performance.md, "Memory").
+ */
+export function* readChunks(fd: number, size = 1 << 20): Generator<Buffer, void, undefined> {
+  const buf = Buffer.allocUnsafe(size);
+  for (;;) {
+    const n = readSync(fd, buf, 0, size, null);
+    if (n === 0) return;
+    yield buf.subarray(0, n);
+  }
+}
 
 export { Either };

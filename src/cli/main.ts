@@ -3,13 +3,13 @@
  * objfold's command line: the only code that touches files and the process.
  * Exit codes: 0 success, 1 the input was refused, 2 a usage error.
  */
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import * as Either from "effect/Either";
 import { Defect } from "../bytes/writer.js";
 import { objectParts } from "../elf/object.js";
 import { describe } from "../errors.js";
-import { encodeChunks } from "./encodeStream.js";
+import { encodeChunks, readChunks } from "./encodeStream.js";
 import { errorLines } from "../api/lines.js";
 import { VERSION } from "../version.js";
 import { progress } from "./progress.js";
@@ -114,23 +114,29 @@ const encodeCommand = async (args: string[]): Promise<number> => {
   const bad = out === undefined ? undefined : unwritable(out);
   if (bad !== undefined) return fail([bad], 1);
   const name = input === undefined || input === "-" ? "standard input" : input;
-  // 1 MiB reads: a sixteenth of the chunks (and loop turns) of the 64 KiB default.
-  const stream = input === undefined || input === "-" ? process.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
+  const stdin = input === undefined || input === "-";
   const bar = progress(process.stderr);
   // Lines reach the progress bar as text only on a terminal, where it draws.
   const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
   const onLine = process.stderr.isTTY ? (b: Uint8Array, start: number, end: number) => bar.line(utf8.decode(b.subarray(start, end))) : undefined;
   let r: Awaited<ReturnType<typeof encodeChunks>>;
+  let fd: number | undefined;
   try {
-    r = await encodeChunks(stream as AsyncIterable<Uint8Array>, onLine);
+    // A file is read in 1 MiB chunks into one buffer (`readChunks`); standard input as its stream gives it.
+    if (stdin) r = await encodeChunks(process.stdin as AsyncIterable<Uint8Array>, onLine);
+    else {
+      fd = openSync(input, "r");
+      r = await encodeChunks(readChunks(fd), onLine);
+    }
   } catch (e) {
-    // The stream's own errors (no such file, a directory, an I/O error) come out of the iteration.
+    // The source's own errors (no such file, a directory, an I/O error) come out of opening it or of the iteration.
     return fail([`cannot read ${name}: ${(e as Error).message}`], 1);
   } finally {
+    if (fd !== undefined) closeSync(fd);
     bar.done();
   }
   if (Either.isLeft(r.result)) return fail(errorLines(r.result.left, r.lineOfItem, describe, r.headerLine), 1);
-  return written(writeOutput(out, objectParts(r.result.right)));
+  return written(writeOutput(out, objectParts(r.result.right, 1 << 20, true))); // each part written before the next is made
 };
 
 /** `objfold import OBJECT.o [-o OUT.jsonl]`: a gcc relocatable object → a module (the importer). */

@@ -11,26 +11,64 @@
  * (docs/performance.md, "Cold code").
  */
 
-/** 1.5×: a doubling would hold 3× the column while copying at 10⁶ rows. */
-const grown = (n: number): number => Math.max(64, Math.ceil(n * 1.5));
+/**
+ * Room for `rows` rows of `size` bytes, keeping the first `used` bytes of
+ * `old`. A large column lives in a resizable `ArrayBuffer` that grows in
+ * place: no second copy of the column while it grows, and no garbage copy
+ * left for the collector (at 10⁶ rows the fold's columns grew all at once,
+ * ~40 MB of old copies on top of the new ones; docs/performance.md,
+ * "Memory"). Pages past the rows written are address space, not memory,
+ * so it grows 2×. A small column is a plain buffer, copied 1.5× at a time:
+ * a resizable one reserves its maximum up front, too dear for the many small
+ * folds of a test run. Where resizable buffers fail, plain ones do.
+ */
+const room = (old: ArrayBuffer, used: number, rows: number, size: number): ArrayBuffer => {
+  const bytes = rows * size;
+  const r = old as ArrayBuffer & Resizable;
+  if (r.resizable === true && bytes <= r.maxByteLength) {
+    r.resize(Math.min(r.maxByteLength, Math.max(bytes, 2 * old.byteLength)));
+    return old;
+  }
+  let next: ArrayBuffer | undefined;
+  if (bytes >= RESIZABLE_FROM) {
+    try {
+      next = new ResizableArrayBuffer(Math.max(bytes, 2 * used), { maxByteLength: MAX_ROWS * size });
+    } catch {
+      next = undefined;
+    }
+  }
+  next ??= new ArrayBuffer(Math.max(bytes, 64 * size, Math.ceil((used * 1.5) / size) * size));
+  new Uint8Array(next).set(new Uint8Array(old, 0, used));
+  return next;
+};
+
+/** ES2024 resizable buffers: Node 20 has them, the TypeScript lib this project builds with does not. */
+interface Resizable {
+  readonly resizable?: boolean;
+  readonly maxByteLength: number;
+  resize(bytes: number): void;
+}
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => ArrayBuffer;
+
+/** Columns of at least this many bytes grow in place. */
+const RESIZABLE_FROM = 1 << 20;
+/** The most rows a column can hold: text offsets are u32, and 2^28 rows of 8 bytes reserve 2 GiB of address space. */
+const MAX_ROWS = 1 << 28;
 
 export class U32Column {
   data = new Uint32Array(64);
   length = 0;
   /** Room for at least `n` rows without growing. */
   reserve(n: number): void {
-    if (n <= this.data.length) return;
-    const bigger = new Uint32Array(n);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
+    if (n > this.data.length) this.grow(n);
   }
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Uint32Array(grown(this.length));
-      bigger.set(this.data);
-      this.data = bigger;
-    }
+    if (this.length === this.data.length) this.grow(this.length + 1);
     this.data[this.length++] = v;
+  }
+  private grow(n: number): void {
+    const buf = room(this.data.buffer as ArrayBuffer, this.length * 4, n, 4);
+    this.data = new Uint32Array(buf, 0, buf.byteLength / 4);
   }
   view(): Uint32Array {
     return this.data.subarray(0, this.length);
@@ -42,18 +80,15 @@ export class I32Column {
   length = 0;
   /** Room for at least `n` rows without growing. */
   reserve(n: number): void {
-    if (n <= this.data.length) return;
-    const bigger = new Int32Array(n);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
+    if (n > this.data.length) this.grow(n);
   }
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Int32Array(grown(this.length));
-      bigger.set(this.data);
-      this.data = bigger;
-    }
+    if (this.length === this.data.length) this.grow(this.length + 1);
     this.data[this.length++] = v;
+  }
+  private grow(n: number): void {
+    const buf = room(this.data.buffer as ArrayBuffer, this.length * 4, n, 4);
+    this.data = new Int32Array(buf, 0, buf.byteLength / 4);
   }
   view(): Int32Array {
     return this.data.subarray(0, this.length);
@@ -65,18 +100,15 @@ export class F64Column {
   length = 0;
   /** Room for at least `n` rows without growing. */
   reserve(n: number): void {
-    if (n <= this.data.length) return;
-    const bigger = new Float64Array(n);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
+    if (n > this.data.length) this.grow(n);
   }
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Float64Array(grown(this.length));
-      bigger.set(this.data);
-      this.data = bigger;
-    }
+    if (this.length === this.data.length) this.grow(this.length + 1);
     this.data[this.length++] = v;
+  }
+  private grow(n: number): void {
+    const buf = room(this.data.buffer as ArrayBuffer, this.length * 8, n, 8);
+    this.data = new Float64Array(buf, 0, buf.byteLength / 8);
   }
   view(): Float64Array {
     return this.data.subarray(0, this.length);
@@ -88,18 +120,15 @@ export class U8Column {
   length = 0;
   /** Room for at least `n` rows without growing. */
   reserve(n: number): void {
-    if (n <= this.data.length) return;
-    const bigger = new Uint8Array(n);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
+    if (n > this.data.length) this.grow(n);
   }
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Uint8Array(grown(this.length));
-      bigger.set(this.data);
-      this.data = bigger;
-    }
+    if (this.length === this.data.length) this.grow(this.length + 1);
     this.data[this.length++] = v;
+  }
+  private grow(n: number): void {
+    const buf = room(this.data.buffer as ArrayBuffer, this.length * 1, n, 1);
+    this.data = new Uint8Array(buf, 0, buf.byteLength / 1);
   }
   view(): Uint8Array {
     return this.data.subarray(0, this.length);

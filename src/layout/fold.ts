@@ -50,7 +50,8 @@ class Arena {
   private readonly fnOffset = u32();
   private readonly fnLength = u32();
   private readonly fnItem = i32();
-  private readonly fnAlign = u32();
+  /** log2 of the alignment (a power of two up to 2^30): a byte, not four. */
+  private readonly fnAlign = u8();
   /** Every name seen (functions' and call targets'), interned as UTF-8: ids. */
   readonly names = new NameTable();
   /** Per function: its name's id. */
@@ -102,7 +103,7 @@ class Arena {
    */
   reserve(items: number): void {
     const n = this.itemRef.length + items;
-    for (const c of [this.itemRef, this.fnOffset, this.fnLength, this.fnItem, this.fnAlign, this.fnReloc, this.rOffset, this.rKind, this.rAddend, this.rHost, this.cFn, this.cReloc, this.cAt])
+    for (const c of [this.itemRef, this.fnOffset, this.fnLength, this.fnItem, this.fnAlign, this.fnReloc, this.fnName, this.rOffset, this.rKind, this.rAddend, this.rHost, this.cFn, this.cReloc, this.cAt])
       c.reserve(n);
   }
 
@@ -146,7 +147,7 @@ class Arena {
       offset: this.fnOffset.view(),
       length: this.fnLength.view(),
       item: this.fnItem.view(),
-      alignment: this.fnAlign.view(),
+      alignmentLog2: this.fnAlign.view(),
       nameId: this.fnName.view(),
       names: this.names,
       nameOf: (k) => this.names.string(this.fnName.data[k]!),
@@ -217,7 +218,7 @@ class Arena {
     if (first >= 0) return { _tag: "DuplicateName", item, name: this.names.string(id), firstItem: this.fnItem.data[first]! };
     const body = fn.body;
     const unwind = fn.unwind;
-    const len = body.length;
+    const len = fn.bodyLength;
     const m = this.machine;
     const island = this.islandBefore(len, fn.alignment, id);
     if (island !== undefined) return island;
@@ -239,10 +240,10 @@ class Arena {
     this.fnOffset.push(at);
     this.fnLength.push(len);
     this.fnItem.push(item);
-    this.fnAlign.push(fn.alignment);
+    this.fnAlign.push(31 - Math.clz32(fn.alignment));
     this.fnUnwind.push(unwind);
     this.fnReloc.push(this.rOffset.length);
-    this.text.put(at, body, fn.bodyOwned);
+    this.text.put(at, body, len, fn.bodyOwned);
     for (let k = 0; k < n; k++) {
       const row = this.rOffset.length;
       const code = fn.kind[k]!;
@@ -497,6 +498,48 @@ export const step = (state: LayoutState, item: Item): LayoutState => stepOne(sta
  * line fronts use it; the public `step` always guards.
  */
 export const stepDecoded = (state: LayoutState, item: Item | FunctionRows): LayoutState => stepOne(state, item, true);
+
+/**
+ * Internal: for a front that owns its state and shows none in between (the
+ * line fold), steps as `stepDecoded` does, one by one, but in place, with one
+ * state at the end instead of one per item (at 10⁶ lines a state a line was
+ * ~40 MB of garbage). `state()` ends it.
+ */
+export class Stepper {
+  #arena: Arena | undefined;
+  #steps: number;
+  #failure: ObjfoldError | undefined;
+
+  constructor(private readonly start: LayoutState) {
+    this.#steps = start.steps;
+    this.#failure = start.failure;
+    if (start.failure === undefined && arenaOf(start) !== undefined) {
+      const a = own(start);
+      a.tip = undefined; // until `state()`, no state may extend this arena: `start` would be replayed
+      this.#arena = a;
+    }
+  }
+
+  /** Fold one item (or the scanner's rows) in, unguarded: see `stepDecoded`. */
+  add(item: Item | FunctionRows): void {
+    const a = this.#arena;
+    if (a === undefined || this.#failure !== undefined) return;
+    a.add(item, true);
+    this.#steps++;
+    this.#failure = a.failure;
+  }
+
+  #end: LayoutState | undefined;
+
+  /** The state after every item added; the stepper takes no more after it. */
+  state(): LayoutState {
+    if (this.#end !== undefined) return this.#end;
+    const a = this.#arena;
+    this.#arena = undefined;
+    this.#end = a === undefined ? this.start : new LayoutState(this.start.header, this.start.target, this.#steps, this.#failure, a);
+    return this.#end;
+  }
+}
 
 /**
  * Fold the items of an array in, as `step` does one by one (stopping at the

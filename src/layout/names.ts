@@ -25,9 +25,11 @@ const utf8Decoder = new TextDecoder("utf-8");
 export class NameTable {
   private pool = new Uint8Array(1 << 12);
   private used = 0;
-  /** Id k's bytes are `pool[start[k], end[k])`. */
+  /**
+   * Id k's bytes are `pool[start[k], start[k + 1])`: names are appended in
+   * id order, so each ends where the next begins (the last at `used`).
+   */
   private readonly start = u32();
-  private readonly end = u32();
   /** Pairs (hash, id + 1); 0 marks an empty slot. */
   private slots = new Int32Array(64);
   private mask = 31;
@@ -72,17 +74,25 @@ export class NameTable {
 
   /** Id `id`'s name as a string (for errors and views: the fold's own work never needs one). */
   string(id: number): string {
-    return utf8Decoder.decode(this.pool.subarray(this.start.data[id]!, this.end.data[id]!));
+    return utf8Decoder.decode(this.pool.subarray(this.start.data[id]!, this.endOf(id)));
   }
 
-  /** The pool and each id's range in it (views, for the string table). */
-  bytes(): { readonly pool: Uint8Array; readonly start: Uint32Array; readonly end: Uint32Array } {
-    return { pool: this.pool, start: this.start.view(), end: this.end.view() };
+  /** The pool and where each id's bytes start in it; id k's end at `start[k + 1]` (the last id's at `start[size]`). */
+  bytes(): { readonly pool: Uint8Array; readonly start: Uint32Array } {
+    // One more entry, the end of the last name: the table is sealed with its fold's arena by now.
+    const start = new Uint32Array(this.size + 1);
+    start.set(this.start.view());
+    start[this.size] = this.used;
+    return { pool: this.pool, start };
+  }
+
+  private endOf(id: number): number {
+    return id + 1 < this.start.length ? this.start.data[id + 1]! : this.used;
   }
 
   private equals(id: number, src: Uint8Array, s: number, len: number): boolean {
     const a = this.start.data[id]!;
-    if (this.end.data[id]! - a !== len) return false;
+    if (this.endOf(id) - a !== len) return false;
     const pool = this.pool;
     for (let i = len - 1; i >= 0; i--) if (pool[a + i] !== src[s + i]) return false; // names tend to differ at the end
     return true;
@@ -96,12 +106,14 @@ export class NameTable {
     else {
       this.room(len);
       at = this.used;
-      this.pool.set(src.subarray(s, e), at);
+      const pool = this.pool;
+      // A byte loop for a short name: `subarray` of a `Buffer` line costs more than the copy.
+      if (len <= 64) for (let i = 0; i < len; i++) pool[at + i] = src[s + i]!;
+      else pool.set(src.subarray(s, e), at);
     }
     this.used = at + len;
     const id = this.start.length;
     this.start.push(at);
-    this.end.push(at + len);
     this.slots[2 * i] = h;
     this.slots[2 * i + 1] = id + 1;
     if (2 * (id + 1) > this.mask) this.grow();

@@ -17,7 +17,8 @@ import type { TextStore } from "./textStore.js";
 /** The fold's interned names, read-only: `layout/names.ts`. */
 export interface NameView {
   string(id: number): string;
-  bytes(): { readonly pool: Uint8Array; readonly start: Uint32Array; readonly end: Uint32Array };
+  /** The pool, and where each id's bytes start: id k's end where id k + 1's start (`start` has one entry more than there are ids). */
+  bytes(): { readonly pool: Uint8Array; readonly start: Uint32Array };
 }
 
 export interface PlacedFunction {
@@ -87,7 +88,8 @@ export interface FunctionColumns {
   readonly offset: Uint32Array;
   readonly length: Uint32Array;
   readonly item: Int32Array;
-  readonly alignment: Uint32Array;
+  /** log2 of each function's alignment. */
+  readonly alignmentLog2: Uint8Array;
   /** Each function's name, as an id of `names`. */
   readonly nameId: Uint32Array;
   readonly names: NameView;
@@ -171,7 +173,7 @@ export interface TextPlan extends TextPlanParts {}
 export const functionItemOf = (f: FunctionColumns, r: RelocationColumns, text: TextStore, k: number): FunctionItem => {
   const name = f.nameOf(k);
   const body = text.body(k, f.offset[k]!, f.length[k]!);
-  const alignment = f.alignment[k]!;
+  const alignment = 2 ** f.alignmentLog2[k]!;
   const relocations = relocationsOf(r, f.relocStart[k]!, k + 1 < f.count ? f.relocStart[k + 1]! : f.relocCount);
   const unwind = f.unwind[k];
   return unwind === undefined ? { type: "function", name, body, alignment, relocations } : { type: "function", name, body, alignment, relocations, unwind };

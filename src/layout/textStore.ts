@@ -26,25 +26,32 @@ export class TextStore {
   private hasRefs = false;
 
   /**
-   * Place the next function's body at text offset `at` (functions come in
-   * order). `owned`: nobody writes `body` again, so a large one may be kept
-   * as it is; a large body that is someone's scratch is copied.
+   * Place the next function's body, `body[0, n)`, at text offset `at`
+   * (functions come in order). `owned`: nobody writes `body` again, so a
+   * large one may be kept as it is; a large body that is someone's scratch
+   * is copied.
    */
-  put(at: number, body: Uint8Array, owned: boolean): void {
-    const n = body.length;
+  put(at: number, body: Uint8Array, n: number, owned: boolean): void {
     if (n >= BY_REFERENCE) {
-      this.refs.push(owned ? body : body.slice());
+      this.refs.push(owned && n === body.length ? body : body.slice(0, n));
       this.hasRefs = true;
       return;
     }
     this.refs.push(undefined);
+    const within0 = at & (CHUNK - 1);
+    if (within0 + n <= CHUNK) {
+      // The usual case: the whole body in one chunk, copied byte by byte (a view to copy it from would cost more).
+      const ch = this.chunk(at >>> CHUNK_BITS);
+      for (let i = 0; i < n; i++) ch[within0 + i] = body[i]!;
+      return;
+    }
     let done = 0;
     while (done < n) {
       const pos = at + done;
       const c = pos >>> CHUNK_BITS;
       const within = pos & (CHUNK - 1);
       const take = Math.min(n - done, CHUNK - within);
-      this.chunk(c).set(done === 0 && take === n ? body : body.subarray(done, done + take), within);
+      this.chunk(c).set(body.subarray(done, done + take), within);
       done += take;
     }
   }

@@ -279,7 +279,7 @@ export class ItemScanner {
   private functionItem(r: FunctionRows): FunctionItem {
     const src = r.src!;
     const name = this.nameString(src, r.nameStart, r.nameEnd);
-    const body = r.bodyOwned ? r.body : this.copyOut(r.body);
+    const body = r.bodyOwned ? r.body : this.copyOut(r.body, r.bodyLength);
     const n = r.count;
     let relocations = NO_RELOCATIONS;
     if (n > 0) {
@@ -304,9 +304,9 @@ export class ItemScanner {
       : { type: "function", name, body, alignment, relocations, unwind: unwind as SystemVUnwind };
   }
 
-  private copyOut(b: Uint8Array): Uint8Array {
-    const out = this.alloc(b.length);
-    out.set(b);
+  private copyOut(b: Uint8Array, n: number): Uint8Array {
+    const out = this.alloc(n);
+    for (let i = 0; i < n; i++) out[i] = b[i]!;
     return out;
   }
 
@@ -758,14 +758,16 @@ export class ItemScanner {
     if (n % 4 !== 0) throw DECLINE;
     if (n === 0) {
       rows.body = EMPTY;
+      rows.bodyLength = 0;
       rows.bodyOwned = true;
       return;
     }
     const pad = src[e - 1] === 61 ? (src[e - 2] === 61 ? 2 : 1) : 0;
     const size = (n / 4) * 3 - pad;
     const small = size < BY_REFERENCE;
-    const out = small ? this.bodyScratch.subarray(0, size) : this.alloc(size);
+    const out = small ? this.bodyScratch : this.alloc(size);
     rows.body = out;
+    rows.bodyLength = size;
     rows.bodyOwned = !small;
     let o = 0;
     const full = pad === 0 ? e : e - 4;

@@ -36,11 +36,14 @@ export class FunctionRows {
   nameStart = 0;
   nameEnd = 0;
   name = "";
+  /** The body is `body[0, bodyLength)`: the whole of `body` when owned, the start of the owner's scratch when not. */
   body: Uint8Array = EMPTY;
+  bodyLength = 0;
   /**
    * Whether `body` may be kept as it is: false when it is the owner's
-   * scratch (small bodies, which the fold copies anyway), true for a buffer
-   * or slab piece nobody writes again (an item's body, a large decoded one).
+   * scratch (small bodies, which the fold copies anyway: no view is made for
+   * them), true for a buffer or slab piece nobody writes again (an item's
+   * body, a large decoded one).
    */
   bodyOwned = true;
   alignment = 1;
@@ -117,6 +120,7 @@ export class FunctionRows {
     this.src = undefined;
     this.name = fn.name;
     this.body = fn.body;
+    this.bodyLength = fn.body.length;
     this.bodyOwned = true;
     this.alignment = fn.alignment;
     this.unwind = fn.unwind;
