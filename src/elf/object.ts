@@ -238,7 +238,6 @@ const windowAt = (windows: ReadonlyArray<TextWindow>, at: number, w: number): nu
  */
 const patchesByWindow = (p: PatchColumns, windows: ReadonlyArray<TextWindow>): { order: Int32Array | undefined; start: Int32Array } => {
   const n = windows.length;
-  const windowOf = new Int32Array(p.count);
   const start = new Int32Array(n + 1);
   let w = 0;
   let sorted = true;
@@ -246,14 +245,18 @@ const patchesByWindow = (p: PatchColumns, windows: ReadonlyArray<TextWindow>): {
     const v = windowAt(windows, p.at[k]!, w);
     if (v < w) sorted = false;
     w = v;
-    windowOf[k] = v;
     start[v + 1]!++;
   }
   for (let v = 0; v < n; v++) start[v + 1]! += start[v]!;
   if (sorted) return { order: undefined, start };
+  // Out of order (islands): place each patch after those of its window so far (its window looked up again).
   const next = start.slice(0, n);
   const order = new Int32Array(p.count);
-  for (let k = 0; k < p.count; k++) order[next[windowOf[k]!]!++] = k;
+  w = 0;
+  for (let k = 0; k < p.count; k++) {
+    w = windowAt(windows, p.at[k]!, w);
+    order[next[w]!++] = k;
+  }
   return { order, start };
 };
 

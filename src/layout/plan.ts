@@ -129,7 +129,7 @@ export interface CallColumns {
   readonly reloc: Int32Array;
   readonly target: Int32Array;
   readonly at: Uint32Array;
-  /** Text offset of the call's veneer, or −1; undefined when the ISA has no veneers (no column of 10⁶ −1s). */
+  /** Text offset of the call's veneer, or −1; undefined when no call goes through one (no column of 10⁶ −1s). */
   readonly veneer: Float64Array | undefined;
 }
 
