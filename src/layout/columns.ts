@@ -12,8 +12,9 @@
  */
 
 /**
- * Room for `rows` rows of `size` bytes, keeping the first `used` bytes of
- * `old`. A large column lives in a resizable `ArrayBuffer` that grows in
+ * A buffer for `rows` rows of `size` bytes after `old`: `old` itself grown
+ * in place, a new resizable buffer (the caller copies the rows over), or
+ * undefined for a plain one of the caller's. A large column lives in a resizable `ArrayBuffer` that grows in
  * place: no second copy of the column while it grows, and no garbage copy
  * left for the collector (at 10⁶ rows the fold's columns grew all at once,
  * ~40 MB of old copies on top of the new ones; docs/performance.md,
@@ -22,25 +23,22 @@
  * a resizable one reserves its maximum up front, too dear for the many small
  * folds of a test run. Where resizable buffers fail, plain ones do.
  */
-const room = (old: ArrayBuffer, used: number, rows: number, size: number): ArrayBuffer => {
-  const bytes = rows * size;
+const room = (old: ArrayBuffer, rows: number, size: number): ArrayBuffer | undefined => {
   const r = old as ArrayBuffer & Resizable;
-  if (r.resizable === true && bytes <= r.maxByteLength) {
-    r.resize(Math.min(r.maxByteLength, Math.max(bytes, 2 * old.byteLength)));
+  if (r.resizable === true && rows * size <= r.maxByteLength) {
+    r.resize(Math.min(r.maxByteLength, Math.max(rows * size, 2 * old.byteLength)));
     return old;
   }
-  let next: ArrayBuffer | undefined;
-  if (bytes >= RESIZABLE_FROM) {
-    try {
-      next = new ResizableArrayBuffer(Math.max(bytes, 2 * used), { maxByteLength: MAX_ROWS * size });
-    } catch {
-      next = undefined;
-    }
+  if (rows * size < RESIZABLE_FROM) return undefined;
+  try {
+    return new ResizableArrayBuffer(rows * size, { maxByteLength: MAX_ROWS * size });
+  } catch {
+    return undefined;
   }
-  next ??= new ArrayBuffer(Math.max(bytes, 64 * size, Math.ceil((used * 1.5) / size) * size));
-  new Uint8Array(next).set(new Uint8Array(old, 0, used));
-  return next;
 };
+
+/** Rows for a column of `length` rows growing to hold `n`: 1.5× (a doubling would hold 3× the column while copying). */
+const grown = (length: number, n: number): number => Math.max(n, 64, Math.ceil(length * 1.5));
 
 /** ES2024 resizable buffers: Node 20 has them, the TypeScript lib this project builds with does not. */
 interface Resizable {
@@ -67,8 +65,16 @@ export class U32Column {
     this.data[this.length++] = v;
   }
   private grow(n: number): void {
-    const buf = room(this.data.buffer as ArrayBuffer, this.length * 4, n, 4);
-    this.data = new Uint32Array(buf, 0, buf.byteLength / 4);
+    const old = this.data.buffer as ArrayBuffer;
+    const cap = grown(this.length, n);
+    const buf = room(old, cap, 4);
+    if (buf === old) {
+      this.data = new Uint32Array(buf, 0, buf.byteLength / 4);
+      return;
+    }
+    const bigger = buf === undefined ? new Uint32Array(cap) : new Uint32Array(buf, 0, cap);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
   }
   view(): Uint32Array {
     return this.data.subarray(0, this.length);
@@ -87,8 +93,16 @@ export class I32Column {
     this.data[this.length++] = v;
   }
   private grow(n: number): void {
-    const buf = room(this.data.buffer as ArrayBuffer, this.length * 4, n, 4);
-    this.data = new Int32Array(buf, 0, buf.byteLength / 4);
+    const old = this.data.buffer as ArrayBuffer;
+    const cap = grown(this.length, n);
+    const buf = room(old, cap, 4);
+    if (buf === old) {
+      this.data = new Int32Array(buf, 0, buf.byteLength / 4);
+      return;
+    }
+    const bigger = buf === undefined ? new Int32Array(cap) : new Int32Array(buf, 0, cap);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
   }
   view(): Int32Array {
     return this.data.subarray(0, this.length);
@@ -107,8 +121,16 @@ export class F64Column {
     this.data[this.length++] = v;
   }
   private grow(n: number): void {
-    const buf = room(this.data.buffer as ArrayBuffer, this.length * 8, n, 8);
-    this.data = new Float64Array(buf, 0, buf.byteLength / 8);
+    const old = this.data.buffer as ArrayBuffer;
+    const cap = grown(this.length, n);
+    const buf = room(old, cap, 8);
+    if (buf === old) {
+      this.data = new Float64Array(buf, 0, buf.byteLength / 8);
+      return;
+    }
+    const bigger = buf === undefined ? new Float64Array(cap) : new Float64Array(buf, 0, cap);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
   }
   view(): Float64Array {
     return this.data.subarray(0, this.length);
@@ -127,8 +149,16 @@ export class U8Column {
     this.data[this.length++] = v;
   }
   private grow(n: number): void {
-    const buf = room(this.data.buffer as ArrayBuffer, this.length * 1, n, 1);
-    this.data = new Uint8Array(buf, 0, buf.byteLength / 1);
+    const old = this.data.buffer as ArrayBuffer;
+    const cap = grown(this.length, n);
+    const buf = room(old, cap, 1);
+    if (buf === old) {
+      this.data = new Uint8Array(buf, 0, buf.byteLength / 1);
+      return;
+    }
+    const bigger = buf === undefined ? new Uint8Array(cap) : new Uint8Array(buf, 0, cap);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
   }
   view(): Uint8Array {
     return this.data.subarray(0, this.length);
