@@ -103,8 +103,9 @@ class Arena {
    */
   reserve(items: number): void {
     const n = this.itemRef.length + items;
-    for (const c of [this.itemRef, this.fnOffset, this.fnLength, this.fnItem, this.fnAlign, this.fnReloc, this.fnName, this.rOffset, this.rKind, this.rAddend, this.rHost, this.cFn, this.cReloc, this.cAt])
+    for (const c of [this.itemRef, this.fnOffset, this.fnLength, this.fnItem, this.fnAlign, this.fnReloc, this.fnName, this.fnOfName, this.rOffset, this.rKind, this.rAddend, this.rHost, this.cFn, this.cReloc, this.cAt])
       c.reserve(n);
+    this.names.reserve(n);
   }
 
   /** The id of the function's name (interned now if new). */

@@ -49,6 +49,12 @@ export class NameTable {
     return this.start.length;
   }
 
+  /** Room for `n` names in all without growing the table (a rehash per doubling otherwise). */
+  reserve(n: number): void {
+    this.start.reserve(n);
+    while (2 * n > this.mask) this.grow();
+  }
+
   /** The id of the name whose UTF-8 is `src[s, e)`, added if new. */
   internBytes(src: Uint8Array, s: number, e: number): number {
     const last = this.lastId;
