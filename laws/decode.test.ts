@@ -13,7 +13,11 @@ import { describe, expect, it } from "vitest";
 import { arbDamagedText, arbHeaderJson, arbItemJson, arbModule, arbModuleJson } from "../src/arbitrary.js";
 import { decodeModule, encodeText, HeaderCodec, ItemCodec, ModuleCodec, parseModule, stringifyModule } from "../src/index.js";
 import { decodeText, decodeTextSource, encodeTextStream } from "../src/effect.js";
-import { encodeChunks } from "../src/cli/encodeStream.js";
+import { encodeChunks, readChunks } from "../src/cli/encodeStream.js";
+import { writeObject } from "../src/elf/object.js";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { bytePieces, textPieces } from "./support/faces.js";
 
 const arbCuts = fc.array(fc.nat(), { maxLength: 12 });
@@ -139,6 +143,31 @@ describe("text faces read any chunking as parseModule reads the whole", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("the CLI's file reader: one small buffer filled again for every chunk (readChunks) reads a file as the whole text in one buffer reads", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "objfold-chunks-"));
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(anyText, arbModule().map(stringifyModule)), fc.integer({ min: 1, max: 64 }), async (text, size) => {
+          const file = join(dir, "m.jsonl");
+          writeFileSync(file, text);
+          const fd = openSync(file, "r");
+          let reused;
+          try {
+            reused = await encodeChunks(readChunks(fd, size));
+          } finally {
+            closeSync(fd);
+          }
+          const fresh = await encodeChunks(Readable.from([Buffer.from(text)])); // the whole text in one buffer of its own
+          const bytes = (r: typeof fresh) => (EffectEither.isRight(r.result) ? Buffer.from(writeObject(r.result.right)) : r.result.left);
+          expect(bytes(reused)).toEqual(bytes(fresh));
+        }),
+        { numRuns: 200 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("decodeTextSource gives the header and then the items", async () => {
