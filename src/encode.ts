@@ -2,7 +2,7 @@
  * From a module (or a finished fold) to ELF bytes: plan the text, derive the
  * unwind tables, plan the object, write it once.
  */
-import * as Either from "effect/Either";
+import * as Either from "./result.js";
 import type { ObjfoldError } from "./errors.js";
 import { type ExtraSection, type ObjectPlan, planObject, writeObject } from "./elf/object.js";
 import { begin, finish, type LayoutState, step, stepMany } from "./layout/fold.js";

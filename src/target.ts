@@ -3,7 +3,7 @@
  * architecture, byte order, text alignment, unwind ABI, ELF machine and flags
  * (reference.md §2, §7, §8; records.md "Targets").
  */
-import * as Either from "effect/Either";
+import * as Either from "./result.js";
 import type { ObjfoldError } from "./errors.js";
 
 export type Arch = "x86_64" | "aarch64" | "riscv64" | "s390x" | "pulley";

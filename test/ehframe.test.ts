@@ -2,7 +2,7 @@
  * `.eh_frame` bytes against the test vectors of reference §1.5 (checked there
  * against gimli) and gimli's opcode choices of §1.2.
  */
-import { Either } from "effect";
+import * as Either from "../src/result.js"; // the core's own Either values (plain records)
 import { describe, expect, it } from "vitest";
 import { writeBytes } from "../src/bytes/writer.js";
 import type { CfaInstruction, SystemVUnwind } from "../src/schema/records.js";

@@ -9,7 +9,7 @@
  * Effect Schema: ~300 ms of module loading, most of a small encode); the
  * caller hands them over when a line needs them (docs/performance.md).
  */
-import * as Either from "effect/Either";
+import * as Either from "../result.js";
 import { type DecodeIssue, errorItem, type ObjfoldError } from "../errors.js";
 import type { ObjectPlan } from "../elf/object.js";
 import { finishPlan } from "../encode.js";

@@ -4,7 +4,6 @@
  * the current line (and the chunk it is in).
  */
 import { readSync } from "node:fs";
-import * as Either from "effect/Either";
 import { encodeFold, type LineDecoders, type LineFold, type StreamResult } from "../api/lines.js";
 
 export type { StreamResult };
@@ -99,5 +98,3 @@ export function* readChunks(fd: number, size = 1 << 20): Generator<Buffer, void,
     yield buf.subarray(0, n);
   }
 }
-
-export { Either };

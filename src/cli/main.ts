@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
-import * as Either from "effect/Either";
+import * as Either from "../result.js";
 import { Defect } from "../bytes/writer.js";
 import { objectParts } from "../elf/object.js";
 import { describe } from "../errors.js";

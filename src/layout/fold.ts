@@ -10,7 +10,7 @@
  * state's prefix into a fresh arena. `finish` seals the arena. A law checks
  * that forks give the same bytes as fresh folds.
  */
-import * as Either from "effect/Either";
+import * as Either from "../result.js";
 import type { ObjfoldError } from "../errors.js";
 import { isaOf } from "../isa/index.js";
 import { HOST_CALL_BYTE, HOST_CALL_SITE_SIZE } from "../isa/pulley.js";

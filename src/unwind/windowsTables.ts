@@ -28,7 +28,7 @@
  * `[pushRegister rbp @1]`, S = 0x1000:
  * `.xdata` = `01 01 01 00 01 50 00 00`, `.pdata` = `00 00 00 00 05 00 00 00 00 10 00 00`.
  */
-import * as Either from "effect/Either";
+import * as Either from "../result.js";
 import { type ByteWriter, Defect } from "../bytes/writer.js";
 import type { ObjfoldError } from "../errors.js";
 import type { WindowsArm64Unwind, WindowsX64Unwind } from "../schema/records.js";

@@ -4,7 +4,7 @@
  * codes. Validation (factoring, order) happens in `checkProgram`, so sizing
  * and writing never fail.
  */
-import * as Either from "effect/Either";
+import * as Either from "../../result.js";
 import { type ByteWriter, slebSize, ulebSize } from "../../bytes/writer.js";
 import type { ObjfoldError } from "../../errors.js";
 import type { CfaInstruction, SystemVUnwind } from "../../schema/records.js";

@@ -12,7 +12,7 @@
  * unwind records — and its bytes are copied from the previous FDE instead of
  * being encoded again.
  */
-import * as Either from "effect/Either";
+import * as Either from "../../result.js";
 import { type ByteWriter, slebSize, ulebSize } from "../../bytes/writer.js";
 import type { ObjfoldError } from "../../errors.js";
 import type { FunctionColumns } from "../../layout/plan.js";
