@@ -147,9 +147,9 @@ export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>):
 
 // The object as pieces: non-overlapping file ranges in file order, each
 // filled by one function from its own start. `writeObject` fills them into
-// one buffer; `objectParts` hands each out as a buffer of its own, so a
-// writer to a file never holds the whole object (docs/performance.md,
-// "Memory"). The gaps between pieces are zero in both.
+// one buffer; `objectParts` hands them out one at a time, so a writer to a
+// file never holds the whole object (docs/performance.md, "Memory"). The
+// gaps between pieces are zero in both.
 
 /** A file range `[offset, offset + size)` and how to fill it, starting at the writer's position. */
 interface Piece {
@@ -162,7 +162,7 @@ interface Piece {
 // once is optimized inside its first long loop and deoptimized where the next
 // begins (see `elf/strtab.ts`).
 
-/** Patches `order[from, to)` (indices into the columns), for text that starts at `lo` and is written at `base`. */
+/** Patches `order[from, to)` (indices into the columns; the rows themselves without `order`), text offset 0 being `buf[base]`. */
 const applyPatches = (buf: Uint8Array, base: number, p: PatchColumns, order: Int32Array | undefined, from: number, to: number): void => {
   const pAt = p.at, pLabel = p.label, pUse = p.use, uses = p.uses;
   for (let j = from; j < to; j++) {

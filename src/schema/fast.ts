@@ -12,16 +12,22 @@
  *
  * Why (docs/performance.md): `JSON.parse` plus Effect Schema took 84 µs a
  * line, 8.4 s for 100 000 functions; `JSON.parse` alone is ~2 µs a line.
- * This scanner is about 1 µs a line and allocates only what the item keeps:
+ * This scanner is about 1 µs a line. It reads a function line into rows
+ * (`scan`, `schema/rows.ts`), which the CLI's fold steps as they are: no
+ * object, string or buffer is made for the line. `item` builds the item
+ * from the same rows, allocating only what the item keeps:
  *
- * - bodies are decoded straight from the base64 bytes into shared 1 MiB slabs
- *   (a `Uint8Array` view each, no `ArrayBuffer` per body, no base64 string);
- * - literal strings (`"function"`, kinds, ops) are the module's constants;
+ * - bodies are decoded straight from the base64 bytes, a small one into the
+ *   scanner's scratch (copied out by whoever keeps it), a large one into a
+ *   shared 1 MiB slab (a `Uint8Array` view each, no `ArrayBuffer` per body,
+ *   no base64 string);
+ * - keys and literal strings (`"function"`, kinds, ops) are matched in place
+ *   and are the module's constants;
  * - an unwind record whose bytes equal the previous one's is the previous
  *   decoded value (records are immutable, and equal bytes decode equally);
  * - a name equal to one of the last few names or call targets is that string
- *   (a call's target is often the next function's name), so the fold's map
- *   lookups compare pointers and 10⁶ functions keep 10⁶ fewer strings.
+ *   (a call's target is often the next function's name), so 10⁶ functions
+ *   keep 10⁶ fewer strings.
  *
  * Instances are transient builders owned by one decoding pass (or a module's
  * shared default); nothing mutable crosses the API.
