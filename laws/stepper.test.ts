@@ -1,0 +1,48 @@
+/**
+ * The line fold's `Stepper` (internal: `src/layout/fold.ts`) steps one arena
+ * in place and hands out one state at the end. Laws: it folds to the bytes
+ * `step` gives one item at a time; the state it started from is still a
+ * value (stepping it afterwards replays instead of extending the stepper's
+ * arena); and after `state()` it takes no more items.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Either } from "effect";
+import { arbModule } from "../src/arbitrary.js";
+import { finishBytes } from "../src/encode.js";
+import { begin, type LayoutState, step, Stepper } from "../src/layout/fold.js";
+import type { Item } from "../src/schema/records.js";
+
+const bytesOf = (s: LayoutState): Uint8Array | string => {
+  const r = finishBytes(s);
+  return Either.isRight(r) ? r.right : r.left._tag;
+};
+
+const stepAll = (s: LayoutState, items: ReadonlyArray<Item>): LayoutState => items.reduce(step, s);
+
+describe("the Stepper", () => {
+  it("folds to the bytes of stepping one item at a time, and leaves the state it began with a value", () => {
+    fc.assert(
+      fc.property(arbModule({ maxFunctions: 6 }), fc.nat(), (m, cut) => {
+        const k = cut % (m.items.length + 1);
+        const start = stepAll(begin(m.header), m.items.slice(0, k));
+        const want = bytesOf(stepAll(begin(m.header), m.items));
+        const stepper = new Stepper(start);
+        const rest = m.items.slice(k);
+        const half = rest.length >> 1;
+        for (const item of rest.slice(0, half)) stepper.add(item);
+        // `start` was its arena's tip: stepped while the stepper is at work, it must neither see the stepper's items nor disturb them.
+        const again = stepAll(start, [{ type: "padding", size: 1 }]);
+        for (const item of rest.slice(half)) stepper.add(item);
+        const end = stepper.state();
+        expect(bytesOf(end)).toEqual(want);
+        expect(bytesOf(again)).toEqual(bytesOf(stepAll(begin(m.header), [...m.items.slice(0, k), { type: "padding", size: 1 }])));
+        // Spent: more items change nothing, and the same state comes back.
+        stepper.add({ type: "padding", size: 5 });
+        expect(stepper.state()).toBe(end);
+        expect(bytesOf(end)).toEqual(want);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
