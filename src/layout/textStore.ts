@@ -6,9 +6,10 @@
  * A small body is copied into 1 MiB chunks at its text offset (the chunks are
  * allocated as text reaches them; fill between bodies stays zero). A large
  * body is kept by reference: copying it twice would cost more than the view
- * it is held by, and it is copied once, into the object, at the end. (Items
- * are values: as before this store, a large body changed by its owner after
- * the step would change the object.)
+ * it is held by, and it is copied once, into the object, at the end. So is
+ * every body of `stepMany`'s items, whose caller holds them anyway. (Items
+ * are values: as before this store, a body kept by reference and changed by
+ * its owner after the step would change the object.)
  *
  * Owned by one arena; written only while the arena is its chain's tip.
  */
@@ -29,10 +30,11 @@ export class TextStore {
    * Place the next function's body, `body[0, n)`, at text offset `at`
    * (functions come in order). `owned`: nobody writes `body` again, so a
    * large one may be kept as it is; a large body that is someone's scratch
-   * is copied.
+   * is copied. `held`: its owner keeps it alive as long as the store
+   * (`stepMany`'s items), so a small one is kept as it is too.
    */
-  put(at: number, body: Uint8Array, n: number, owned: boolean): void {
-    if (n >= BY_REFERENCE) {
+  put(at: number, body: Uint8Array, n: number, owned: boolean, held = false): void {
+    if (n >= BY_REFERENCE || (held && owned && n === body.length)) {
       this.refs.push(owned && n === body.length ? body : body.slice(0, n));
       this.hasRefs = true;
       return;

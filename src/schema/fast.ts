@@ -347,6 +347,7 @@ export class ItemScanner {
     const rows = this.rows;
     rows.clear();
     rows.src = this.src;
+    rows.bodyHeld = false;
     let size = 0;
     this.ws();
     for (;;) {

@@ -46,6 +46,12 @@ export class FunctionRows {
    * body, a large decoded one).
    */
   bodyOwned = true;
+  /**
+   * Whether the caller keeps `body` alive for as long as the fold needs it
+   * (`stepMany`'s array of items): then even a small body is kept by
+   * reference, not copied into the store's chunks.
+   */
+  bodyHeld = false;
   alignment = 1;
   unwind: Unwind | SystemVUnwind | undefined = undefined;
   /** Relocations: `count` rows. */
@@ -114,14 +120,15 @@ export class FunctionRows {
     this.targetEnd = targetEnd;
   }
 
-  /** These rows hold `fn` (its body by reference: items are values). */
-  fill(fn: FunctionItem): this {
+  /** These rows hold `fn` (its body by reference: items are values); `held`: see `bodyHeld`. */
+  fill(fn: FunctionItem, held = false): this {
     this.clear();
     this.src = undefined;
     this.name = fn.name;
     this.body = fn.body;
     this.bodyLength = fn.body.length;
     this.bodyOwned = true;
+    this.bodyHeld = held;
     this.alignment = fn.alignment;
     this.unwind = fn.unwind;
     const rs = fn.relocations;
