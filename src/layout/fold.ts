@@ -99,7 +99,7 @@ class Arena {
    * for the relocation rows): columns sized once instead of grown 1.5× at a
    * time, which copies about twice a column's final size along the way
    * (~100 MB for 13 columns at 10⁶ items) and adds to what sets off
-   * collections (docs/performance.md, "GC at 10⁶").
+   * collections (docs/performance.md, "GC at 10⁶ (third round)").
    */
   reserve(items: number): void {
     const n = this.itemRef.length + items;

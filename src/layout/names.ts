@@ -4,7 +4,7 @@
  * pool. The fast decoder's names go from the line's bytes straight in (no
  * string is made for them), items' names are encoded first; the string
  * table is built from the same pool; a string is made only for an error or
- * a view (docs/performance.md, "Names as bytes").
+ * a view (docs/performance.md, "Fourth round": names as UTF-8).
  *
  * Why: at 10⁶ functions one string per name was ~40 MB of heap, the string
  * table copied every name into a pool of its own, and `finish` looked every

@@ -1,7 +1,7 @@
 /**
  * A function item as rows: what the fast decoder reads a line into and what
  * the fold reads, with no item object, no relocation objects and no buffer
- * per body on the way (docs/performance.md, "Rows, not items").
+ * per body on the way (docs/performance.md, "Fourth round": rows, not items).
  *
  * A transient builder: its owner (a scanner, or the fold turning an item
  * into rows) fills it again for every function, so it is valid until the
