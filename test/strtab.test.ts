@@ -108,6 +108,17 @@ describe("string table: object's layout", () => {
     expect([...got.offsets]).toEqual(want.offsets);
   });
 
+  it("equals it on large tables (tens of thousands of names, and of short random strings: long runs of equal keys)", () => {
+    const names = Array.from({ length: 40000 }, (_, i) => (i % 4 === 0 ? `_wasm_function_${i}` : i % 4 === 1 ? `_trampoline_${i % 7000}` : i % 4 === 2 ? `${i}` : `f${(i * 7919) % 40000}é`));
+    const random = fc.sample(fc.string({ unit: "binary", maxLength: 6 }).filter((s) => s.isWellFormed() && !s.includes("\u0000")), { numRuns: 20000, seed: 42 });
+    for (const strings of [names, random]) {
+      const want = objectStringTable(strings);
+      const got = buildStringTable(strings);
+      expect(Buffer.from(got.bytes).equals(Buffer.from(want.bytes))).toBe(true);
+      expect([...got.offsets]).toEqual(want.offsets);
+    }
+  });
+
   it("refuses a string holding a NUL (a defect: the schema refuses such names)", () => {
     expect(() => buildStringTable(["a\u0000b"])).toThrow(/NUL/);
   });
