@@ -4,7 +4,7 @@
  */
 import * as Either from "./result.js";
 import type { ObjfoldError } from "./errors.js";
-import { type ExtraSection, type ObjectPlan, planObject, writeObject } from "./elf/object.js";
+import { type ExtraSection, type ObjectPlan, planObject, wholeSection, writeObject } from "./elf/object.js";
 import { begin, finish, type LayoutState, step, stepMany } from "./layout/fold.js";
 import type { TextPlan } from "./layout/plan.js";
 import type { Header, Item, Module } from "./schema/records.js";
@@ -25,8 +25,7 @@ export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSec
         name: ".eh_frame",
         align: 1,
         size: p.size,
-        write: (w) => writeEhFrame(w, p, text.textSize),
-        runs: (bytes) => ehFrameRuns(p, bytes).map((r) => ({ offset: r.offset, size: r.size, write: (w: ByteWriter) => writeEhFrame(w, p, text.textSize, r.from, r.to, r.fromOffset) })),
+        runs: (bytes) => ehFrameRuns(p, bytes).map((r) => ({ offset: r.offset, size: r.size, write: (w: ByteWriter) => writeEhFrame(w, p, text.textSize, r.from, r.to, r.entriesAt) })),
       } satisfies ExtraSection,
     ]);
   }
@@ -41,8 +40,8 @@ export const planUnwind = (text: TextPlan): Either.Either<ReadonlyArray<ExtraSec
   if (fns.length === 0) return Either.right([]);
   const arch = target.arch === "aarch64" ? "aarch64" : "x86_64";
   return Either.map(planWindowsUnwind(arch, fns, text.textSize), (t) => [
-    { name: ".xdata", align: 4, size: t.xdataSize, write: (w) => t.writeXdata(w) } satisfies ExtraSection,
-    { name: ".pdata", align: 4, size: t.pdataSize, write: (w) => t.writePdata(w) } satisfies ExtraSection,
+    { name: ".xdata", align: 4, size: t.xdataSize, runs: wholeSection(t.xdataSize, (w) => t.writeXdata(w)) } satisfies ExtraSection,
+    { name: ".pdata", align: 4, size: t.pdataSize, runs: wholeSection(t.pdataSize, (w) => t.writePdata(w)) } satisfies ExtraSection,
   ]);
 };
 

@@ -5,6 +5,7 @@
  * header table (align 8). Every offset is planned first; the writer then
  * fills one exact-size buffer and checks each position against the plan.
  */
+import type { SectionRun } from "../bytes/runs.js";
 import { ByteWriter, Defect, writeBytes } from "../bytes/writer.js";
 import { alignUp } from "../layout/islands.js";
 import type { PatchColumns, TextPlan } from "../layout/plan.js";
@@ -12,19 +13,23 @@ import { EF_WASMTIME_COMPONENT, EF_WASMTIME_MODULE } from "../target.js";
 import * as E from "./constants.js";
 import { buildStringTable, buildStringTableOfIds, type StringTable } from "./strtab.js";
 
-/** A section after `.text` (unwind tables): its bytes come from `write`. */
+/** A section after `.text` (unwind tables). */
 export interface ExtraSection {
   readonly name: string;
   readonly align: number;
   readonly size: number;
-  readonly write: (w: ByteWriter) => void;
   /**
-   * The section cut into runs of about `bytes` bytes, each written by its
-   * own `write` from the writer's position (`offset` is in the section);
-   * without it the section is one piece.
+   * The section cut into runs of about `bytes` bytes (one run for an
+   * infinite `bytes`), each written by its own `write` from the writer's
+   * position; a section that is not cut gives one run (`wholeSection`).
    */
-  readonly runs?: (bytes: number) => ReadonlyArray<{ readonly offset: number; readonly size: number; readonly write: (w: ByteWriter) => void }>;
+  readonly runs: (bytes: number) => ReadonlyArray<SectionRun>;
 }
+
+/** The `runs` of a section written whole, whatever the window. */
+export const wholeSection =
+  (size: number, write: (w: ByteWriter) => void) =>
+  (): ReadonlyArray<SectionRun> => [{ offset: 0, size, write }];
 
 export interface SectionPlan {
   readonly name: string;
@@ -152,11 +157,10 @@ export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>):
 // gaps between pieces are zero in both.
 
 /** A file range `[offset, offset + size)` and how to fill it, starting at the writer's position. */
-interface Piece {
-  readonly offset: number;
-  readonly size: number;
-  readonly fill: (w: ByteWriter) => void;
-}
+type Piece = SectionRun;
+
+/** A section's runs as pieces of the file, the section starting at file offset `base`. */
+const piecesOf = (base: number, runs: ReadonlyArray<SectionRun>): Piece[] => runs.map((r) => ({ offset: base + r.offset, size: r.size, write: r.write }));
 
 // The loops below each have a function of their own: a function that runs
 // once is optimized inside its first long loop and deoptimized where the next
@@ -278,7 +282,7 @@ const textPieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
     const islandFrom = island;
     while (island < islands.length && islands[island]!.offset < win.hi) island++;
     const islandTo = island;
-    const fill = (wr: ByteWriter): void => {
+    const write = (wr: ByteWriter): void => {
       const at0 = wr.pos - win.lo; // buffer index of text offset 0
       const buf = wr.buf;
       text.text.copyRange(buf, at0, win.lo, Math.min(win.hi, text.textLength), text.fns.offset, win.fnFrom, win.fnTo);
@@ -288,7 +292,7 @@ const textPieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
       else applyPatches(buf, at0, p, grouped.order, grouped.start[w]!, grouped.start[w + 1]!);
       wr.pos = at0 + win.hi;
     };
-    return { offset: base + win.lo, size: win.hi - win.lo, fill };
+    return { offset: base + win.lo, size: win.hi - win.lo, write };
   });
 };
 
@@ -296,32 +300,27 @@ const textPieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
 const pieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
   const { text, sections } = plan;
   const le = text.target.littleEndian;
-  const out: Piece[] = [{ offset: 0, size: E.EHDR_SIZE, fill: (w) => writeHeader(w, plan, le) }];
+  const out: Piece[] = [{ offset: 0, size: E.EHDR_SIZE, write: (w) => writeHeader(w, plan, le) }];
   if (text.textSize > 0) out.push(...textPieces(plan, windowBytes));
   plan.extras.forEach((e, k) => {
     const s = sections[TEXT_INDEX + 1 + k]!;
-    if (s.size === 0) return;
-    if (e.runs === undefined || windowBytes === Infinity) out.push({ offset: s.offset, size: s.size, fill: (w) => e.write(w) });
-    else for (const r of e.runs(windowBytes)) out.push({ offset: s.offset + r.offset, size: r.size, fill: r.write });
+    if (s.size > 0) out.push(...piecesOf(s.offset, e.runs(windowBytes)));
   });
   // .symtab: the null symbol (zeros), then one local STT_FUNC per function.
   const fns = text.fns;
   const symbols = plan.symbolCount - 1;
   const per = windowBytes === Infinity ? symbols : Math.max(1, Math.floor(windowBytes / E.SYM_SIZE));
-  out.push({ offset: plan.symtabOffset, size: E.SYM_SIZE, fill: (w) => w.zeros(E.SYM_SIZE) });
+  out.push({ offset: plan.symtabOffset, size: E.SYM_SIZE, write: (w) => w.zeros(E.SYM_SIZE) });
   for (let from = 0; from < symbols; from += per) {
     const to = Math.min(symbols, from + per);
     out.push({
       offset: plan.symtabOffset + (1 + from) * E.SYM_SIZE,
       size: (to - from) * E.SYM_SIZE,
-      fill: (w) => writeSymbols(w, plan.strtab.offsets, fns.offset, fns.length, from, to),
+      write: (w) => writeSymbols(w, plan.strtab.offsets, fns.offset, fns.length, from, to),
     });
   }
-  for (const [offset, t] of [[plan.strtabOffset, plan.strtab], [plan.shstrtabOffset, plan.shstrtab]] as const) {
-    if (windowBytes === Infinity) out.push({ offset, size: t.size, fill: (w) => t.write(w) });
-    else for (const r of t.runs(windowBytes)) out.push({ offset: offset + r.offset, size: r.size, fill: r.write });
-  }
-  out.push({ offset: plan.shoff, size: sections.length * E.SHDR_SIZE, fill: (w) => writeSectionHeaders(w, sections) });
+  out.push(...piecesOf(plan.strtabOffset, plan.strtab.runs(windowBytes)), ...piecesOf(plan.shstrtabOffset, plan.shstrtab.runs(windowBytes)));
+  out.push({ offset: plan.shoff, size: sections.length * E.SHDR_SIZE, write: (w) => writeSectionHeaders(w, sections) });
   return out;
 };
 
@@ -364,7 +363,7 @@ export const writeObject = (plan: ObjectPlan): Uint8Array => {
   const w = new ByteWriter(plan.fileSize, plan.text.target.littleEndian);
   for (const p of pieces(plan, Infinity)) {
     w.pos = p.offset;
-    p.fill(w);
+    p.write(w);
     w.expect(p.offset + p.size, "object piece");
   }
   return w.buf;
@@ -391,11 +390,11 @@ export function* objectParts(plan: ObjectPlan, windowBytes = 1 << 20, reuse = fa
   for (const p of pieces(plan, windowBytes)) {
     if (pos < p.offset) yield new Uint8Array(p.offset - pos); // alignment fill: short
     else if (pos !== p.offset) throw new Defect(`object piece at ${p.offset} overlaps the one before (ends at ${pos})`);
-    if (!reuse) yield writeBytes(p.size, le, p.fill);
+    if (!reuse) yield writeBytes(p.size, le, p.write);
     else {
       if (scratch.length < p.size) scratch = new Uint8Array(Math.max(p.size, windowBytes === Infinity ? 0 : Math.min(2 * windowBytes, 1 << 24)));
       else scratch.fill(0, 0, p.size);
-      yield writeBytes(p.size, le, p.fill, scratch);
+      yield writeBytes(p.size, le, p.write, scratch);
     }
     pos = p.offset + p.size;
   }

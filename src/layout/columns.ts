@@ -14,14 +14,16 @@
 /**
  * A buffer for `rows` rows of `size` bytes after `old`: `old` itself grown
  * in place, a new resizable buffer (the caller copies the rows over), or
- * undefined for a plain one of the caller's. A large column lives in a resizable `ArrayBuffer` that grows in
- * place: no second copy of the column while it grows, and no garbage copy
- * left for the collector (at 10⁶ rows the fold's columns grew all at once,
- * ~40 MB of old copies on top of the new ones; docs/performance.md,
- * "Memory"). Pages past the rows written are address space, not memory,
- * so it grows 2×. A small column is a plain buffer, copied 1.5× at a time:
- * a resizable one reserves its maximum up front, too dear for the many small
- * folds of a test run. Where resizable buffers fail, plain ones do.
+ * undefined for a plain one of the caller's.
+ *
+ * A large column lives in a resizable `ArrayBuffer` that grows in place: no
+ * second copy of the column while it grows, and no garbage copy left for the
+ * collector (at 10⁶ rows the fold's columns grew all at once, ~40 MB of old
+ * copies on top of the new ones; docs/performance.md, "Memory"). Pages past
+ * the rows written are address space, not memory, so it grows 2×. A small
+ * column is a plain buffer, copied 1.5× at a time: a resizable one reserves
+ * its maximum up front, too dear for the many small folds of a test run.
+ * Where resizable buffers fail, plain ones do.
  */
 const room = (old: ArrayBuffer, rows: number, size: number): ArrayBuffer | undefined => {
   const r = old as ArrayBuffer & Resizable;
@@ -39,6 +41,31 @@ const room = (old: ArrayBuffer, rows: number, size: number): ArrayBuffer | undef
 
 /** Rows for a column of `length` rows growing to hold `n`: 1.5× (a doubling would hold 3× the column while copying). */
 const grown = (length: number, n: number): number => Math.max(n, 64, Math.ceil(length * 1.5));
+
+type Typed = Uint32Array | Int32Array | Float64Array | Uint8Array;
+/** A typed-array constructor: of a length, or over a buffer. */
+interface TypedOf<T extends Typed> {
+  new (length: number): T;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/**
+ * `data`, whose first `length` rows are filled, with room for `n` rows: the
+ * same buffer grown in place, or the rows copied into a bigger one. (Shared
+ * by the four classes below: growing is rare, so its one site may see four
+ * kinds; `push` may not.)
+ */
+const grownData = <T extends Typed>(data: T, length: number, n: number, Make: TypedOf<T>): T => {
+  const size = Make.BYTES_PER_ELEMENT;
+  const old = data.buffer as ArrayBuffer;
+  const cap = grown(length, n);
+  const buf = room(old, cap, size);
+  if (buf === old) return new Make(buf, 0, buf.byteLength / size);
+  const bigger = buf === undefined ? new Make(cap) : new Make(buf, 0, cap);
+  bigger.set(data.subarray(0, length));
+  return bigger;
+};
 
 /** ES2024 resizable buffers: Node 20 has them, the TypeScript lib this project builds with does not. */
 interface Resizable {
@@ -65,16 +92,7 @@ export class U32Column {
     this.data[this.length++] = v;
   }
   private grow(n: number): void {
-    const old = this.data.buffer as ArrayBuffer;
-    const cap = grown(this.length, n);
-    const buf = room(old, cap, 4);
-    if (buf === old) {
-      this.data = new Uint32Array(buf, 0, buf.byteLength / 4);
-      return;
-    }
-    const bigger = buf === undefined ? new Uint32Array(cap) : new Uint32Array(buf, 0, cap);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
+    this.data = grownData(this.data, this.length, n, Uint32Array);
   }
   view(): Uint32Array {
     return this.data.subarray(0, this.length);
@@ -93,16 +111,7 @@ export class I32Column {
     this.data[this.length++] = v;
   }
   private grow(n: number): void {
-    const old = this.data.buffer as ArrayBuffer;
-    const cap = grown(this.length, n);
-    const buf = room(old, cap, 4);
-    if (buf === old) {
-      this.data = new Int32Array(buf, 0, buf.byteLength / 4);
-      return;
-    }
-    const bigger = buf === undefined ? new Int32Array(cap) : new Int32Array(buf, 0, cap);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
+    this.data = grownData(this.data, this.length, n, Int32Array);
   }
   view(): Int32Array {
     return this.data.subarray(0, this.length);
@@ -121,16 +130,7 @@ export class F64Column {
     this.data[this.length++] = v;
   }
   private grow(n: number): void {
-    const old = this.data.buffer as ArrayBuffer;
-    const cap = grown(this.length, n);
-    const buf = room(old, cap, 8);
-    if (buf === old) {
-      this.data = new Float64Array(buf, 0, buf.byteLength / 8);
-      return;
-    }
-    const bigger = buf === undefined ? new Float64Array(cap) : new Float64Array(buf, 0, cap);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
+    this.data = grownData(this.data, this.length, n, Float64Array);
   }
   view(): Float64Array {
     return this.data.subarray(0, this.length);
@@ -149,16 +149,7 @@ export class U8Column {
     this.data[this.length++] = v;
   }
   private grow(n: number): void {
-    const old = this.data.buffer as ArrayBuffer;
-    const cap = grown(this.length, n);
-    const buf = room(old, cap, 1);
-    if (buf === old) {
-      this.data = new Uint8Array(buf, 0, buf.byteLength / 1);
-      return;
-    }
-    const bigger = buf === undefined ? new Uint8Array(cap) : new Uint8Array(buf, 0, cap);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
+    this.data = grownData(this.data, this.length, n, Uint8Array);
   }
   view(): Uint8Array {
     return this.data.subarray(0, this.length);

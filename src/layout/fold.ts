@@ -551,6 +551,8 @@ export class Stepper {
  * Fold the items of an array in, as `step` does one by one (stopping at the
  * first error), but with one new state at the end instead of one per item:
  * `encodeModule`'s loop (a state object per item was 7 MB a build at 10⁵).
+ * The same idea as `Stepper`, written as a loop of its own: through a
+ * `Stepper`, an in-memory build at 10⁵ took 5–10 % longer (measured).
  */
 export const stepMany = (state: LayoutState, items: ReadonlyArray<Item>): LayoutState => {
   if (state.failure !== undefined || arenaOf(state) === undefined || items.length === 0) return state;

@@ -13,6 +13,13 @@ import type { FunctionItem, SystemVUnwind, Unwind } from "./records.js";
 
 const EMPTY = new Uint8Array(0);
 
+/** `a`'s elements at the start of an array of its kind twice as long. */
+const doubled = <T extends Uint8Array | Uint32Array | Float64Array>(a: T): T => {
+  const b = new (a.constructor as new (length: number) => T)(2 * a.length);
+  b.set(a);
+  return b;
+};
+
 /**
  * Bodies at least this long are kept by the fold by reference (copying them
  * twice would cost more than the view they are held by; `layout/textStore.ts`),
@@ -75,49 +82,33 @@ export class FunctionRows {
 
   /** A relocation whose target is a string (an item's rows). */
   push(offset: number, kind: number, target: string, addend: number, hostCall: number): void {
-    const k = this.count;
-    if (k === this.offset.length) this.grow();
-    this.offset[k] = offset;
-    this.kind[k] = kind;
-    this.target[k] = target;
-    this.addend[k] = addend;
-    this.hostCall[k] = hostCall;
-    this.count = k + 1;
+    this.target[this.row(offset, kind, addend, hostCall)] = target;
   }
 
   /** A relocation whose target is `src[targetStart, targetEnd)` (the scanner's rows). */
   pushRange(offset: number, kind: number, targetStart: number, targetEnd: number, addend: number, hostCall: number): void {
-    const k = this.count;
-    if (k === this.offset.length) this.grow();
-    this.offset[k] = offset;
-    this.kind[k] = kind;
+    const k = this.row(offset, kind, addend, hostCall);
     this.targetStart[k] = targetStart;
     this.targetEnd[k] = targetEnd;
+  }
+
+  /** A new relocation row with the fields every relocation has; its index. */
+  private row(offset: number, kind: number, addend: number, hostCall: number): number {
+    const k = this.count;
+    if (k === this.offset.length) {
+      this.offset = doubled(this.offset);
+      this.kind = doubled(this.kind);
+      this.addend = doubled(this.addend);
+      this.hostCall = doubled(this.hostCall);
+      this.targetStart = doubled(this.targetStart);
+      this.targetEnd = doubled(this.targetEnd);
+    }
+    this.offset[k] = offset;
+    this.kind[k] = kind;
     this.addend[k] = addend;
     this.hostCall[k] = hostCall;
     this.count = k + 1;
-  }
-
-  private grow(): void {
-    const n = 2 * this.offset.length;
-    const offset = new Uint32Array(n);
-    offset.set(this.offset);
-    this.offset = offset;
-    const kind = new Uint8Array(n);
-    kind.set(this.kind);
-    this.kind = kind;
-    const addend = new Float64Array(n);
-    addend.set(this.addend);
-    this.addend = addend;
-    const hostCall = new Uint8Array(n);
-    hostCall.set(this.hostCall);
-    this.hostCall = hostCall;
-    const targetStart = new Uint32Array(n);
-    targetStart.set(this.targetStart);
-    this.targetStart = targetStart;
-    const targetEnd = new Uint32Array(n);
-    targetEnd.set(this.targetEnd);
-    this.targetEnd = targetEnd;
+    return k;
   }
 
   /** These rows hold `fn` (its body by reference: items are values); `held`: see `bodyHeld`. */

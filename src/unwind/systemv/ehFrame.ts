@@ -13,6 +13,7 @@
  * being encoded again.
  */
 import * as Either from "../../result.js";
+import { runsOf, type Run } from "../../bytes/runs.js";
 import { type ByteWriter, slebSize, ulebSize } from "../../bytes/writer.js";
 import type { ObjfoldError } from "../../errors.js";
 import type { FunctionColumns } from "../../layout/plan.js";
@@ -191,27 +192,8 @@ export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number,
   }
 };
 
-/**
- * Cut the section into runs of whole FDEs of about `bytes` bytes each, as
- * `[from, to)` FDE ranges with the offset of FDE `from` and the run's offset
- * and size in the section (the CIE goes with the first run, the terminator
- * with the last).
- */
-export const ehFrameRuns = (plan: EhFramePlan, bytes: number): Array<{ from: number; to: number; fromOffset: number; offset: number; size: number }> => {
-  const n = plan.count;
+/** The section cut into runs of whole FDEs of about `bytes` bytes (the CIE goes with the first, the terminator with the last). */
+export const ehFrameRuns = (plan: EhFramePlan, bytes: number): Run[] => {
   const programSizes = plan.programSizes;
-  const runs: Array<{ from: number; to: number; fromOffset: number; offset: number; size: number }> = [];
-  let from = 0;
-  let offset = 0; // where the current run starts (0: with the CIE)
-  let at = plan.cieSize; // FDE k's start
-  for (let k = 0; k < n; k++) {
-    at += pad8(FDE_FIXED + programSizes[k]!); // now FDE k + 1's start, or the terminator's
-    if (k + 1 < n && at - offset < bytes) continue;
-    const end = k + 1 === n ? plan.size : at;
-    runs.push({ from, to: k + 1, fromOffset: from === 0 ? plan.cieSize : offset, offset, size: end - offset });
-    from = k + 1;
-    offset = end;
-  }
-  if (n === 0) runs.push({ from: 0, to: 0, fromOffset: plan.cieSize, offset: 0, size: plan.size });
-  return runs;
+  return runsOf(plan.count, plan.cieSize, 4, (k) => pad8(FDE_FIXED + programSizes[k]!), bytes);
 };
