@@ -119,6 +119,24 @@ describe("string table: object's layout", () => {
     }
   });
 
+  it("equals it on strings with long shared ends (later sort rounds, sharing decided at the 4- and 8-byte key edges)", () => {
+    // Ends of 1 to 21 bytes cut from a few long tails, after short prefixes: runs of equal last-8 bytes, strings that end others at every length.
+    const tails = ["_wasm_function_1234567", "abcdefghijklmnopqrstu", "0123456701234567", "éabcdefgh€"];
+    const arbLong = fc.array(
+      fc.record({ prefix: fc.constantFrom("", "a", "b", "_", "9", "é", "xy"), tail: fc.constantFrom(...tails), cut: fc.nat(22) }).map(({ prefix, tail, cut }) => prefix + tail.slice(Math.min(cut, tail.length))),
+      { maxLength: 120 },
+    );
+    fc.assert(
+      fc.property(arbLong, (strings) => {
+        const want = objectStringTable(strings);
+        const got = buildStringTable(strings);
+        expect([...got.bytes]).toEqual(want.bytes);
+        expect([...got.offsets]).toEqual(want.offsets);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("refuses a string holding a NUL (a defect: the schema refuses such names)", () => {
     expect(() => buildStringTable(["a\u0000b"])).toThrow(/NUL/);
   });

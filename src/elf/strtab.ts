@@ -34,19 +34,16 @@ export interface StringTable {
 
 const utf8 = new TextEncoder();
 
-/** Every string's UTF-8 bytes in one buffer: string `k` is `pool[start[k] .. end[k])`. */
+/** Every string's UTF-8 bytes in one buffer: string `k` is `pool[se[2k] .. se[2k + 1])` (start and end side by side: one cache line for both when read out of order). */
 interface Pool {
   readonly pool: Uint8Array;
-  readonly start: Int32Array;
-  readonly end: Int32Array;
+  readonly se: Int32Array;
 }
 
 const poolOf = (strings: ReadonlyArray<string>): Pool => {
-  const n = strings.length;
-  const start = new Int32Array(n);
-  const end = new Int32Array(n);
-  const pool = fillPool(strings, new Uint8Array(totalUnits(strings)), start, end);
-  return { pool, start, end };
+  const se = new Int32Array(2 * strings.length);
+  const pool = fillPool(strings, new Uint8Array(totalUnits(strings)), se);
+  return { pool, se };
 };
 
 // One loop per function, here and below: a function that runs once with
@@ -61,13 +58,13 @@ const totalUnits = (strings: ReadonlyArray<string>): number => {
 };
 
 /** Copy the strings' UTF-8 into `pool` (grown if a non-ASCII string needs more room); returns the pool. */
-const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, start: Int32Array, end: Int32Array): Uint8Array => {
+const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, se: Int32Array): Uint8Array => {
   let units = pool.length;
   let p = 0;
   for (let k = 0; k < strings.length; k++) {
     const s = strings[k]!;
     const len = s.length;
-    start[k] = p;
+    se[2 * k] = p;
     let i = 0;
     // ASCII (every symbol name Cranelift makes) is copied code unit by code unit.
     for (; i < len; i++) {
@@ -88,7 +85,7 @@ const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, start: Int32
       p += utf8.encodeInto(s, pool.subarray(p)).written;
     }
     units -= len;
-    end[k] = p;
+    se[2 * k + 1] = p;
   }
   return pool;
 };
@@ -101,44 +98,65 @@ const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, start: Int32
  * correct sort gives the order object writes. (Strings hold no NUL: a NUL
  * would end an ELF string anyway; `buildStringTable` refuses one.)
  *
- * How: 4 bytes at a time from the end, packed big-endian into a u32 key
- * (ended bytes 0), an LSD radix sort of the ids by key, then the same again
- * one chunk further for each run of equal keys whose strings go on. For
- * Cranelift's names (`_wasm_function_N`) the first chunk nearly settles it.
- * Measured at 100 000 names: 36 ms for the multikey quicksort (random access
- * to the pool on every partition pass), 6 ms for this (docs/performance.md).
+ * How: the last 8 bytes of every string, read in id order and packed
+ * big-endian into two u32 keys (ended bytes 0, inverted so that ascending is
+ * object's descending); an LSD radix sort of the ids on the first key, then
+ * of each run of equal first keys on the second; then, for each run of equal
+ * keys whose strings go on, the same again 8 bytes further (read by id,
+ * rare: Cranelift's `_wasm_function_N` differ within 8 bytes). At 10⁶ names
+ * a round of 4 bytes left 10⁴ runs of ~100 equal keys, whose strings were
+ * then read in sorted order, a cache miss each (docs/performance.md, "Fifth
+ * round").
+ *
+ * Returns the first round's keys, in sorted order (a run sorted further
+ * keeps them: they are equal across it): `share` decides most sharing from
+ * them without reading the strings again.
  */
-const sortReversedDescending = (ids: Int32Array, { pool, start, end }: Pool): void => {
+const sortReversedDescending = (ids: Int32Array, { pool, se }: Pool): { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array } => {
   const n = ids.length;
-  const keys = new Uint32Array(n);
+  const hiKeys = new Uint32Array(n);
+  const loKeys = new Uint32Array(n);
   const tmpIds = new Int32Array(n);
-  const tmpKeys = new Uint32Array(n);
+  const tmpA = new Uint32Array(n);
+  const tmpB = new Uint32Array(n);
   const count = new Int32Array(256);
-  /** Keys of ids[lo, hi) for bytes pos … pos+3 from the end (1-based), inverted so that ascending = object's descending. */
-  const load = (lo: number, hi: number, pos: number): void => {
+  /** Keys `a`, `b` of ids[lo, hi) for bytes pos … pos+7 from the end (1-based). */
+  const load = (lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
     for (let k = lo; k < hi; k++) {
       const id = ids[k]!;
-      const s = start[id]!;
-      const e = end[id]! - pos; // index of the byte at `pos`
-      let key = 0;
-      for (let j = 0; j < 4; j++) key = (key << 8) | (e - j >= s ? pool[e - j]! : 0);
-      keys[k] = ~key >>> 0;
+      const s = se[2 * id]!;
+      const e = se[2 * id + 1]! - pos; // index of the byte at `pos`
+      let x = 0;
+      let y = 0;
+      if (e - 7 >= s) {
+        x = (pool[e]! << 24) | (pool[e - 1]! << 16) | (pool[e - 2]! << 8) | pool[e - 3]!;
+        y = (pool[e - 4]! << 24) | (pool[e - 5]! << 16) | (pool[e - 6]! << 8) | pool[e - 7]!;
+      } else {
+        for (let j = 0; j < 4; j++) x = (x << 8) | (e - j >= s ? pool[e - j]! : 0);
+        for (let j = 4; j < 8; j++) y = (y << 8) | (e - j >= s ? pool[e - j]! : 0);
+      }
+      a[k] = ~x >>> 0;
+      b[k] = ~y >>> 0;
     }
   };
-  /** Stable LSD radix sort of ids[lo, hi) by keys[lo, hi), a byte at a time; small ranges by insertion. */
-  const sortRange = (lo: number, hi: number): void => {
+  /** Stable LSD radix sort of ids[lo, hi) on `keys` (`a` or `b`), a byte at a time, moving `a` and `b` along; small ranges by insertion. */
+  const sortOn = (lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array): void => {
     if (hi - lo <= 48) {
       for (let i = lo + 1; i < hi; i++) {
         const id = ids[i]!;
         const key = keys[i]!;
+        const x = a[i]!;
+        const y = b[i]!;
         let j = i - 1;
         while (j >= lo && keys[j]! > key) {
           ids[j + 1] = ids[j]!;
-          keys[j + 1] = keys[j]!;
+          a[j + 1] = a[j]!;
+          b[j + 1] = b[j]!;
           j--;
         }
         ids[j + 1] = id;
-        keys[j + 1] = key;
+        a[j + 1] = x;
+        b[j + 1] = y;
       }
       return;
     }
@@ -147,45 +165,66 @@ const sortReversedDescending = (ids: Int32Array, { pool, start, end }: Pool): vo
       for (let k = lo; k < hi; k++) count[(keys[k]! >>> shift) & 0xff]!++;
       if (count[(keys[lo]! >>> shift) & 0xff] === hi - lo) continue; // one bucket: nothing moves
       let sum = lo;
-      for (let b = 0; b < 256; b++) {
-        const c = count[b]!;
-        count[b] = sum;
+      for (let d = 0; d < 256; d++) {
+        const c = count[d]!;
+        count[d] = sum;
         sum += c;
       }
       for (let k = lo; k < hi; k++) {
-        const key = keys[k]!;
-        const to = count[(key >>> shift) & 0xff]!++;
+        const to = count[(keys[k]! >>> shift) & 0xff]!++;
         tmpIds[to] = ids[k]!;
-        tmpKeys[to] = key;
+        tmpA[to] = a[k]!;
+        tmpB[to] = b[k]!;
       }
       ids.set(tmpIds.subarray(lo, hi), lo);
-      keys.set(tmpKeys.subarray(lo, hi), lo);
+      a.set(tmpA.subarray(lo, hi), lo);
+      b.set(tmpB.subarray(lo, hi), lo);
     }
   };
-  /** Runs of equal keys in ids[lo, hi): strings that go on past this chunk are sorted on the next one. */
-  const runs = (lo: number, hi: number, pos: number, work: number[]): void => {
+  /** Sort ids[lo, hi), whose keys `a`, `b` are loaded: on `a`, then each run of equal `a` that goes on, on `b`. */
+  const sortRange = (lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
+    sortOn(lo, hi, a, a, b);
     let r = lo;
     while (r < hi) {
-      const key = keys[r]!;
+      const key = a[r]!;
       let q = r + 1;
-      while (q < hi && keys[q] === key) q++;
-      if (q - r > 1) {
-        const id = ids[r]!;
-        // A key without a 0 byte: the strings reach the chunk's last byte and may go on. With one, they all ended here alike: equal.
-        if (end[id]! - start[id]! >= pos + 3) work.push(r, q, pos + 4);
-      }
+      while (q < hi && a[q] === key) q++;
+      // A key without a 0 byte: the strings reach its last byte and may go on. With one, they all ended here alike: equal.
+      if (q - r > 1 && lengthOf(ids[r]!) >= pos + 3) sortOn(r, q, b, a, b);
       r = q;
     }
   };
-  const work: number[] = [0, n, 1];
-  while (work.length > 0) {
-    const pos = work.pop()!;
-    const hi = work.pop()!;
-    const lo = work.pop()!;
-    load(lo, hi, pos);
-    sortRange(lo, hi);
-    runs(lo, hi, pos, work);
+  const lengthOf = (id: number): number => se[2 * id + 1]! - se[2 * id]!;
+  /** Runs of equal keys in ids[lo, hi): strings that go on past these 8 bytes are sorted on the next 8. */
+  const runs = (lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array, work: number[]): void => {
+    let r = lo;
+    while (r < hi) {
+      const x = a[r]!;
+      const y = b[r]!;
+      let q = r + 1;
+      while (q < hi && a[q] === x && b[q] === y) q++;
+      if (q - r > 1 && lengthOf(ids[r]!) >= pos + 7) work.push(r, q, pos + 8);
+      r = q;
+    }
+  };
+  const work: number[] = [];
+  load(0, n, 1, hiKeys, loKeys);
+  sortRange(0, n, 1, hiKeys, loKeys);
+  runs(0, n, 1, hiKeys, loKeys, work);
+  if (work.length > 0) {
+    // Later rounds: keys of their own, so that the first round's stay (equal across each run sorted further).
+    const a = new Uint32Array(n);
+    const b = new Uint32Array(n);
+    while (work.length > 0) {
+      const pos = work.pop()!;
+      const hi = work.pop()!;
+      const lo = work.pop()!;
+      load(lo, hi, pos, a, b);
+      sortRange(lo, hi, pos, a, b);
+      runs(lo, hi, pos, a, b, work);
+    }
   }
+  return { hiKeys, loKeys };
 };
 
 /** Build a string table for `strings` (duplicates allowed: they share one entry). */
@@ -197,39 +236,42 @@ export const buildStringTable = (strings: ReadonlyArray<string>): StringTable =>
  * `ids[k]`. The pool's bytes are read where they are.
  */
 export const buildStringTableOfIds = (names: { readonly pool: Uint8Array; readonly start: Uint32Array }, ids: Uint32Array): StringTable => {
-  const n = ids.length;
-  const start = new Int32Array(n);
-  const end = new Int32Array(n);
-  gather(names, ids, start, end);
-  return tableOf({ pool: names.pool, start, end });
+  const se = new Int32Array(2 * ids.length);
+  gather(names, ids, se);
+  return tableOf({ pool: names.pool, se });
 };
 
 /** Each name's range. (No NUL to check for: `FunctionName` refuses one, and so does the scanner, which takes no control byte.) */
-const gather = (names: { readonly start: Uint32Array }, ids: Uint32Array, start: Int32Array, end: Int32Array): void => {
+const gather = (names: { readonly start: Uint32Array }, ids: Uint32Array, se: Int32Array): void => {
   const s = names.start;
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k]!;
-    start[k] = s[id]!;
-    end[k] = s[id + 1]!;
+    se[2 * k] = s[id]!;
+    se[2 * k + 1] = s[id + 1]!;
   }
 };
 
 const tableOf = (p: Pool): StringTable => {
-  const n = p.start.length;
+  const n = p.se.length >> 1;
   const ids = identity(n);
-  sortReversedDescending(ids, p);
+  const keys = sortReversedDescending(ids, p);
   const offsets = new Uint32Array(n);
-  // The strings written, in section order, go where the sorted ids were (each id is read before its slot is written).
-  const { count, size } = share(ids, p, offsets, ids);
+  const written = new Int32Array(2 * n);
+  const { count, size } = share(ids, keys, p, offsets, written);
   if (size > 0xffffffff) throw new Defect(`string table of ${size} bytes does not fit ELF's 32-bit offsets`);
-  return new Table(p, ids.subarray(0, count), size, offsets);
+  return new Table(p.pool, written.subarray(0, 2 * count), size, offsets);
 };
 
 class Table implements StringTable {
   #bytes: Uint8Array | undefined;
   constructor(
-    private readonly p: Pool,
-    /** The strings written, in section order. */
+    private readonly pool: Uint8Array,
+    /**
+     * The strings written, in section order: string k's bytes are
+     * `pool[written[2k], written[2k] + written[2k + 1])`. Read in order when
+     * the section is written: the sort's order is random against the pool's
+     * (at 10⁶ names, looking each up by id again took ~170 ms).
+     */
     private readonly written: Int32Array,
     readonly size: number,
     readonly offsets: Uint32Array,
@@ -238,37 +280,35 @@ class Table implements StringTable {
   get bytes(): Uint8Array {
     if (this.#bytes === undefined) {
       const out = new Uint8Array(this.size);
-      writeStrings(out, 1, this.p, this.written, 0, this.written.length);
+      writeStrings(out, 1, this.pool, this.written, 0, this.written.length >> 1);
       this.#bytes = out;
     }
     return this.#bytes;
   }
 
   runs(bytes: number): SectionRun[] {
-    const { start, end } = this.p;
     const written = this.written;
-    const sizeOf = (k: number): number => end[written[k]!]! - start[written[k]!]! + 1;
-    return runsOf(written.length, 1, 0, sizeOf, bytes).map((r) => ({
+    const sizeOf = (k: number): number => written[2 * k + 1]! + 1;
+    return runsOf(written.length >> 1, 1, 0, sizeOf, bytes).map((r) => ({
       offset: r.offset,
       size: r.size,
       write: (w: ByteWriter) => {
-        writeStrings(w.buf, w.pos + (r.entriesAt - r.offset), this.p, written, r.from, r.to);
+        writeStrings(w.buf, w.pos + (r.entriesAt - r.offset), this.pool, written, r.from, r.to);
         w.pos += r.size;
       },
     }));
   }
 }
 
-/** Strings `written[from, to)`, each followed by its NUL (a zero already there), from `buf[at]` on. */
-const writeStrings = (buf: Uint8Array, at: number, { pool, start, end }: Pool, written: Int32Array, from: number, to: number): void => {
+/** Written strings `[from, to)`, each followed by its NUL (a zero already there), from `buf[at]` on. */
+const writeStrings = (buf: Uint8Array, at: number, pool: Uint8Array, written: Int32Array, from: number, to: number): void => {
   let o = at;
   for (let k = from; k < to; k++) {
-    const id = written[k]!;
-    const s = start[id]!;
-    const e = end[id]!;
-    if (e - s > 64) buf.set(pool.subarray(s, e), o);
-    else for (let i = s; i < e; i++) buf[o + i - s] = pool[i]!;
-    o += e - s + 1;
+    const s = written[2 * k]!;
+    const len = written[2 * k + 1]!;
+    if (len > 64) buf.set(pool.subarray(s, s + len), o);
+    else for (let i = 0; i < len; i++) buf[o + i] = pool[s + i]!;
+    o += len + 1;
   }
 };
 
@@ -281,32 +321,57 @@ const identity = (n: number): Int32Array => {
 /**
  * object's `write`: a string that ends the previously written one shares its
  * bytes (equal strings are adjacent after the sort, so they share too). Sets
- * every string's offset, lists the strings written, and returns how many and
- * the section's size.
+ * every string's offset, lists the strings written (start and length, in
+ * section order), and returns how many and the section's size.
+ *
+ * A string ends the last one written exactly when it ends the string just
+ * before it in sorted order (if that one was shared, both end the one
+ * written; and a string the one before it ends would sort before it). So
+ * the first round's keys, the last 8 bytes of both, decide it for a string
+ * of at most 8 bytes, and refuse it for a longer one whose last 8 differ;
+ * only a longer one whose last 8 agree is compared in the pool.
  */
-const share = (ids: Int32Array, { pool, start, end }: Pool, offsets: Uint32Array, written: Int32Array): { count: number; size: number } => {
+const share = (
+  ids: Int32Array,
+  { hiKeys, loKeys }: { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array },
+  { pool, se }: Pool,
+  offsets: Uint32Array,
+  written: Int32Array,
+): { count: number; size: number } => {
   let count = 0;
   let offset = 1;
-  let prev = -1;
+  let pe = -1; // the end of the string written last
+  let prevLen = -1; // the string just before, and its keys
+  let pa = 0;
+  let pb = 0;
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k]!;
-    const s = start[id]!;
-    const len = end[id]! - s;
-    let shared = true;
-    if (prev < 0) shared = len === 0;
+    const s = se[2 * id]!;
+    const len = se[2 * id + 1]! - s;
+    const a = hiKeys[k]!;
+    const b = loKeys[k]!;
+    let shared: boolean;
+    if (len === 0) shared = true; // the leading NUL
+    else if (len > prevLen) shared = false; // also the first string (prevLen -1)
+    else if (len <= 4) shared = (a ^ pa) >>> (32 - 8 * len) === 0;
+    else if (len <= 8) shared = a === pa && (b ^ pb) >>> (64 - 8 * len) === 0;
+    else if (a !== pa || b !== pb) shared = false;
     else {
-      const ps = start[prev]!;
-      const pe = end[prev]!;
-      if (len > pe - ps) shared = false;
-      else for (let i = 1; i <= len; i++) if (pool[pe - i] !== pool[s + len - i]) { shared = false; break; }
+      shared = true;
+      for (let i = 9; i <= len; i++) if (pool[pe - i] !== pool[s + len - i]) { shared = false; break; }
     }
     if (shared) offsets[id] = offset - len - 1;
     else {
       offsets[id] = offset;
-      written[count++] = id;
+      written[2 * count] = s;
+      written[2 * count + 1] = len;
+      count++;
       offset += len + 1;
-      prev = id;
+      pe = s + len;
     }
+    prevLen = len;
+    pa = a;
+    pb = b;
   }
   return { count, size: offset };
 };
