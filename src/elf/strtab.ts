@@ -112,105 +112,15 @@ const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, se: Int32Arr
  * keeps them: they are equal across it): `share` decides most sharing from
  * them without reading the strings again.
  */
-const sortReversedDescending = (ids: Int32Array, { pool, se }: Pool): { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array } => {
+const sortReversedDescending = (ids: Int32Array, p: Pool): { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array } => {
   const n = ids.length;
   const hiKeys = new Uint32Array(n);
   const loKeys = new Uint32Array(n);
-  const tmpIds = new Int32Array(n);
-  const tmpA = new Uint32Array(n);
-  const tmpB = new Uint32Array(n);
-  const count = new Int32Array(256);
-  /** Keys `a`, `b` of ids[lo, hi) for bytes pos … pos+7 from the end (1-based). */
-  const load = (lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
-    for (let k = lo; k < hi; k++) {
-      const id = ids[k]!;
-      const s = se[2 * id]!;
-      const e = se[2 * id + 1]! - pos; // index of the byte at `pos`
-      let x = 0;
-      let y = 0;
-      if (e - 7 >= s) {
-        x = (pool[e]! << 24) | (pool[e - 1]! << 16) | (pool[e - 2]! << 8) | pool[e - 3]!;
-        y = (pool[e - 4]! << 24) | (pool[e - 5]! << 16) | (pool[e - 6]! << 8) | pool[e - 7]!;
-      } else {
-        for (let j = 0; j < 4; j++) x = (x << 8) | (e - j >= s ? pool[e - j]! : 0);
-        for (let j = 4; j < 8; j++) y = (y << 8) | (e - j >= s ? pool[e - j]! : 0);
-      }
-      a[k] = ~x >>> 0;
-      b[k] = ~y >>> 0;
-    }
-  };
-  /** Stable LSD radix sort of ids[lo, hi) on `keys` (`a` or `b`), a byte at a time, moving `a` and `b` along; small ranges by insertion. */
-  const sortOn = (lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array): void => {
-    if (hi - lo <= 48) {
-      for (let i = lo + 1; i < hi; i++) {
-        const id = ids[i]!;
-        const key = keys[i]!;
-        const x = a[i]!;
-        const y = b[i]!;
-        let j = i - 1;
-        while (j >= lo && keys[j]! > key) {
-          ids[j + 1] = ids[j]!;
-          a[j + 1] = a[j]!;
-          b[j + 1] = b[j]!;
-          j--;
-        }
-        ids[j + 1] = id;
-        a[j + 1] = x;
-        b[j + 1] = y;
-      }
-      return;
-    }
-    for (let shift = 0; shift < 32; shift += 8) {
-      count.fill(0);
-      for (let k = lo; k < hi; k++) count[(keys[k]! >>> shift) & 0xff]!++;
-      if (count[(keys[lo]! >>> shift) & 0xff] === hi - lo) continue; // one bucket: nothing moves
-      let sum = lo;
-      for (let d = 0; d < 256; d++) {
-        const c = count[d]!;
-        count[d] = sum;
-        sum += c;
-      }
-      for (let k = lo; k < hi; k++) {
-        const to = count[(keys[k]! >>> shift) & 0xff]!++;
-        tmpIds[to] = ids[k]!;
-        tmpA[to] = a[k]!;
-        tmpB[to] = b[k]!;
-      }
-      ids.set(tmpIds.subarray(lo, hi), lo);
-      a.set(tmpA.subarray(lo, hi), lo);
-      b.set(tmpB.subarray(lo, hi), lo);
-    }
-  };
-  /** Sort ids[lo, hi), whose keys `a`, `b` are loaded: on `a`, then each run of equal `a` that goes on, on `b`. */
-  const sortRange = (lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
-    sortOn(lo, hi, a, a, b);
-    let r = lo;
-    while (r < hi) {
-      const key = a[r]!;
-      let q = r + 1;
-      while (q < hi && a[q] === key) q++;
-      // A key without a 0 byte: the strings reach its last byte and may go on. With one, they all ended here alike: equal.
-      if (q - r > 1 && lengthOf(ids[r]!) >= pos + 3) sortOn(r, q, b, a, b);
-      r = q;
-    }
-  };
-  const lengthOf = (id: number): number => se[2 * id + 1]! - se[2 * id]!;
-  /** Runs of equal keys in ids[lo, hi): strings that go on past these 8 bytes are sorted on the next 8. */
-  const runs = (lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array, work: number[]): void => {
-    let r = lo;
-    while (r < hi) {
-      const x = a[r]!;
-      const y = b[r]!;
-      let q = r + 1;
-      while (q < hi && a[q] === x && b[q] === y) q++;
-      if (q - r > 1 && lengthOf(ids[r]!) >= pos + 7) work.push(r, q, pos + 8);
-      r = q;
-    }
-  };
+  const sort: Sort = { ids, tmpIds: new Int32Array(n), tmpA: new Uint32Array(n), tmpB: new Uint32Array(n), count: new Int32Array(256) };
   const work: number[] = [];
-  load(0, n, 1, hiKeys, loKeys);
-  sortRange(0, n, 1, hiKeys, loKeys);
-  runs(0, n, 1, hiKeys, loKeys, work);
+  loadKeys(ids, p, 0, n, 1, hiKeys, loKeys);
+  sortRange(sort, p, 0, n, 1, hiKeys, loKeys);
+  equalKeyRuns(ids, p, 0, n, 1, hiKeys, loKeys, work);
   if (work.length > 0) {
     // Later rounds: keys of their own, so that the first round's stay (equal across each run sorted further).
     const a = new Uint32Array(n);
@@ -219,12 +129,131 @@ const sortReversedDescending = (ids: Int32Array, { pool, se }: Pool): { readonly
       const pos = work.pop()!;
       const hi = work.pop()!;
       const lo = work.pop()!;
-      load(lo, hi, pos, a, b);
-      sortRange(lo, hi, pos, a, b);
-      runs(lo, hi, pos, a, b, work);
+      loadKeys(ids, p, lo, hi, pos, a, b);
+      sortRange(sort, p, lo, hi, pos, a, b);
+      equalKeyRuns(ids, p, lo, hi, pos, a, b, work);
     }
   }
   return { hiKeys, loKeys };
+};
+
+// The sort's steps, one loop each (see "One loop per function" above: a
+// string table is built once per object, so its loops run cold; with several
+// loops in one function a cold build of 10⁵ names took ~90 ms, not ~65).
+
+/** The sort's ids and its scratch: ids, keys moved through `tmp*`; `count` per byte value. */
+interface Sort {
+  readonly ids: Int32Array;
+  readonly tmpIds: Int32Array;
+  readonly tmpA: Uint32Array;
+  readonly tmpB: Uint32Array;
+  readonly count: Int32Array;
+}
+
+const lengthOf = ({ se }: Pool, id: number): number => se[2 * id + 1]! - se[2 * id]!;
+
+/** Keys `a`, `b` of ids[lo, hi) for bytes pos … pos+7 from the end (1-based). */
+const loadKeys = (ids: Int32Array, { pool, se }: Pool, lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
+  for (let k = lo; k < hi; k++) {
+    const id = ids[k]!;
+    const s = se[2 * id]!;
+    const e = se[2 * id + 1]! - pos; // index of the byte at `pos`
+    let x = 0;
+    let y = 0;
+    if (e - 7 >= s) {
+      x = (pool[e]! << 24) | (pool[e - 1]! << 16) | (pool[e - 2]! << 8) | pool[e - 3]!;
+      y = (pool[e - 4]! << 24) | (pool[e - 5]! << 16) | (pool[e - 6]! << 8) | pool[e - 7]!;
+    } else {
+      for (let j = 0; j < 4; j++) x = (x << 8) | (e - j >= s ? pool[e - j]! : 0);
+      for (let j = 4; j < 8; j++) y = (y << 8) | (e - j >= s ? pool[e - j]! : 0);
+    }
+    a[k] = ~x >>> 0;
+    b[k] = ~y >>> 0;
+  }
+};
+
+/** Sort ids[lo, hi), whose keys `a`, `b` are loaded: on `a`, then each run of equal `a` that goes on, on `b`. */
+const sortRange = (sort: Sort, p: Pool, lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
+  sortOn(sort, lo, hi, a, a, b);
+  const ids = sort.ids;
+  let r = lo;
+  while (r < hi) {
+    const key = a[r]!;
+    let q = r + 1;
+    while (q < hi && a[q] === key) q++;
+    // A key without a 0 byte: the strings reach its last byte and may go on. With one, they all ended here alike: equal.
+    if (q - r > 1 && lengthOf(p, ids[r]!) >= pos + 3) sortOn(sort, r, q, b, a, b);
+    r = q;
+  }
+};
+
+/** Stable sort of ids[lo, hi) on `keys` (`a` or `b`), moving `a` and `b` along: LSD radix a byte at a time; small ranges by insertion. */
+const sortOn = (sort: Sort, lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array): void => {
+  if (hi - lo <= 48) insertionSort(sort.ids, lo, hi, keys, a, b);
+  else for (let shift = 0; shift < 32; shift += 8) if (countDigits(sort.count, lo, hi, keys, shift)) radixPass(sort, lo, hi, keys, a, b, shift);
+};
+
+const insertionSort = (ids: Int32Array, lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array): void => {
+  for (let i = lo + 1; i < hi; i++) {
+    const id = ids[i]!;
+    const key = keys[i]!;
+    const x = a[i]!;
+    const y = b[i]!;
+    let j = i - 1;
+    while (j >= lo && keys[j]! > key) {
+      ids[j + 1] = ids[j]!;
+      a[j + 1] = a[j]!;
+      b[j + 1] = b[j]!;
+      j--;
+    }
+    ids[j + 1] = id;
+    a[j + 1] = x;
+    b[j + 1] = y;
+  }
+};
+
+/** Count keys[lo, hi)'s bytes at `shift`; false when all fall in one bucket (the pass would move nothing). */
+const countDigits = (count: Int32Array, lo: number, hi: number, keys: Uint32Array, shift: number): boolean => {
+  count.fill(0);
+  for (let k = lo; k < hi; k++) count[(keys[k]! >>> shift) & 0xff]!++;
+  return count[(keys[lo]! >>> shift) & 0xff] !== hi - lo;
+};
+
+/** One stable counting pass of ids[lo, hi) (with `a`, `b`) on the byte of `keys` at `shift`, counted already. */
+const radixPass = ({ ids, tmpIds, tmpA, tmpB, count }: Sort, lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array, shift: number): void => {
+  startsOf(count, lo);
+  for (let k = lo; k < hi; k++) {
+    const to = count[(keys[k]! >>> shift) & 0xff]!++;
+    tmpIds[to] = ids[k]!;
+    tmpA[to] = a[k]!;
+    tmpB[to] = b[k]!;
+  }
+  ids.set(tmpIds.subarray(lo, hi), lo);
+  a.set(tmpA.subarray(lo, hi), lo);
+  b.set(tmpB.subarray(lo, hi), lo);
+};
+
+/** Counts to each bucket's first index (buckets from `lo` on). */
+const startsOf = (count: Int32Array, lo: number): void => {
+  let sum = lo;
+  for (let d = 0; d < 256; d++) {
+    const c = count[d]!;
+    count[d] = sum;
+    sum += c;
+  }
+};
+
+/** Runs of equal keys in ids[lo, hi): strings that go on past these 8 bytes are sorted on the next 8. */
+const equalKeyRuns = (ids: Int32Array, p: Pool, lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array, work: number[]): void => {
+  let r = lo;
+  while (r < hi) {
+    const x = a[r]!;
+    const y = b[r]!;
+    let q = r + 1;
+    while (q < hi && a[q] === x && b[q] === y) q++;
+    if (q - r > 1 && lengthOf(p, ids[r]!) >= pos + 7) work.push(r, q, pos + 8);
+    r = q;
+  }
 };
 
 /** Build a string table for `strings` (duplicates allowed: they share one entry). */
