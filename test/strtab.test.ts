@@ -10,8 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FastCheck as fc } from "effect";
 import { describe, expect, it } from "vitest";
-import { buildStringTable } from "../src/elf/strtab.js";
-import { encodeModule } from "../src/encode.js";
+import { writeObject } from "../src/elf/object.js";
+import { buildStringTable, buildStringTableOfIds, buildStringTableOfNames } from "../src/elf/strtab.js";
+import { encodeModule, finishPlan } from "../src/encode.js";
+import { begin, step } from "../src/layout/fold.js";
 import { NameTable } from "../src/layout/names.js";
 import type { Item } from "../src/schema/records.js";
 import { requirePeer } from "./support/peer.js";
@@ -164,6 +166,53 @@ describe("string table: byte-identical to peer-rust on names that share suffixes
   });
 });
 
+describe("string table: from the fold's name pool", () => {
+  const utf8 = new TextEncoder();
+  /** A name pool as the fold keeps one: every name's bytes one after another, `start` with one entry more. */
+  const poolOf = (names: ReadonlyArray<string>) => {
+    const bytes = names.map((n) => utf8.encode(n));
+    const start = new Uint32Array(names.length + 1);
+    bytes.forEach((b, k) => (start[k + 1] = start[k]! + b.length));
+    const pool = new Uint8Array(start[names.length]! + 7); // room past the last name, as a grown pool has
+    bytes.forEach((b, k) => pool.set(b, start[k]!));
+    return { pool, start };
+  };
+  const distinct = arbStrings.map((ss) => [...new Set(ss)]);
+
+  it("every name, in id order, or some of them in any order: object's table of those strings", () => {
+    fc.assert(
+      fc.property(distinct.chain((names) => fc.tuple(fc.constant(names), fc.shuffledSubarray(names.map((_, k) => k)))), ([names, pick]) => {
+        const p = poolOf(names);
+        const all = buildStringTableOfNames(p);
+        const want = objectStringTable(names);
+        expect([...all.bytes]).toEqual(want.bytes);
+        expect([...all.offsets]).toEqual(want.offsets);
+        const some = buildStringTableOfIds(p, Uint32Array.from(pick));
+        const wantSome = objectStringTable(pick.map((k) => names[k]!));
+        expect([...some.bytes]).toEqual(wantSome.bytes);
+        expect([...some.offsets]).toEqual(wantSome.offsets);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("a step that failed after its name was interned leaves no symbol behind: the object is a fresh fold's", () => {
+    const header = { format: "objfold/v1" as const, target: "x86_64-unknown-linux-gnu", forceVeneers: false, symbols: true };
+    const fn = (name: string, alignment = 16): Item => ({ type: "function", name, body: new Uint8Array([0xc3]), alignment, relocations: [] });
+    const s1 = step(begin(header), fn("first"));
+    // Alignment past the text's: refused after its name was interned.
+    const failed = step(s1, fn("refused_name", 1 << 20));
+    expect(failed.failure?._tag).toBe("AlignmentTooLarge");
+    const plan = finishPlan(step(s1, fn("second")));
+    const fresh = finishPlan(step(step(begin(header), fn("first")), fn("second")));
+    expect(plan._tag === "Right" && fresh._tag === "Right").toBe(true);
+    if (plan._tag !== "Right" || fresh._tag !== "Right") return;
+    // Whether the fold kept the refused name (the table is then made of the functions' names only) or not, the bytes are the same.
+    expect(plan.right.strtabIndex === undefined).toBe(plan.right.text.fns.names.size !== plan.right.text.fns.count);
+    expect(Buffer.from(writeObject(plan.right)).equals(Buffer.from(writeObject(fresh.right)))).toBe(true);
+  });
+});
+
 describe("the fold's name table", () => {
   it("gives each name the index of its first sight, as a Map would, whether it comes as a string or as UTF-8 bytes", () => {
     const keys = fc.constantFrom("", "a", "b", "ab", "_wasm_function_1", "_wasm_function_2", "é", "😀", "\u0000", "x".repeat(5000));
@@ -181,9 +230,12 @@ describe("the fold's name table", () => {
             expect(asBytes ? t.internBytes(b, 2, b.length - 2) : t.intern(k)).toBe(m.get(k));
             expect(t.size).toBe(m.size);
           }
+          const { pool, start } = t.bytes();
+          expect(start.length).toBe(m.size + 1);
           for (const [k, id] of m) {
             expect(t.intern(k)).toBe(id);
             expect(t.string(id)).toBe(k);
+            expect(Buffer.from(pool.subarray(start[id], start[id + 1])).toString("utf8")).toBe(k);
           }
         },
       ),

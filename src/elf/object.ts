@@ -11,7 +11,7 @@ import { alignUp } from "../layout/islands.js";
 import type { PatchColumns, TextPlan } from "../layout/plan.js";
 import { EF_WASMTIME_COMPONENT, EF_WASMTIME_MODULE } from "../target.js";
 import * as E from "./constants.js";
-import { buildStringTable, buildStringTableOfIds, type StringTable } from "./strtab.js";
+import { buildStringTable, buildStringTableOfIds, buildStringTableOfNames, type StringTable } from "./strtab.js";
 
 /** A section after `.text` (unwind tables). */
 export interface ExtraSection {
@@ -51,6 +51,14 @@ export interface ObjectPlan {
   readonly sections: ReadonlyArray<SectionPlan>;
   readonly symbolCount: number;
   readonly strtab: StringTable;
+  /**
+   * Where function k's name is in `strtab.offsets`: at `strtabIndex[k]`, or
+   * at k when undefined. The table holds every name of the fold, in id
+   * order, when every name is a function's (the usual case: each call
+   * target is some function's name); otherwise only the functions' names,
+   * in function order.
+   */
+  readonly strtabIndex: Uint32Array | undefined;
   readonly shstrtab: StringTable;
   readonly symtabOffset: number;
   readonly strtabOffset: number;
@@ -67,7 +75,9 @@ export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>):
   const { target, header } = text;
   const { nameId } = text.fns;
   // The symbols' names straight from the fold's pool of interned names (no string per name).
-  const strtab = header.symbols ? buildStringTableOfIds(text.fns.names.bytes(), nameId) : buildStringTable([]);
+  // Every name a function's (names are distinct per function): the table of all names, as they lie in the pool.
+  const allNames = header.symbols && text.fns.names.size === nameId.length;
+  const strtab = !header.symbols ? buildStringTable([]) : allNames ? buildStringTableOfNames(text.fns.names.bytes()) : buildStringTableOfIds(text.fns.names.bytes(), nameId);
   const symbolsCount = header.symbols ? nameId.length : 0;
   const names = [".text", ...extras.map((e) => e.name), ".symtab", ".strtab", ".shstrtab"];
   const shstrtab = buildStringTable(names);
@@ -139,6 +149,7 @@ export const planObject = (text: TextPlan, extras: ReadonlyArray<ExtraSection>):
     sections,
     symbolCount,
     strtab,
+    strtabIndex: allNames ? nameId : undefined,
     shstrtab,
     symtabOffset,
     strtabOffset,
@@ -177,9 +188,9 @@ const applyPatches = (buf: Uint8Array, base: number, p: PatchColumns, order: Int
 };
 
 /** Symbols `[from, to)`: one local STT_FUNC per function (the null symbol comes before the first). */
-const writeSymbols = (w: ByteWriter, names: Uint32Array, offsets: Uint32Array, lengths: Uint32Array, from: number, to: number): void => {
+const writeSymbols = (w: ByteWriter, names: Uint32Array, index: Uint32Array | undefined, offsets: Uint32Array, lengths: Uint32Array, from: number, to: number): void => {
   for (let k = from; k < to; k++) {
-    w.u32(names[k]!);
+    w.u32(names[index === undefined ? k : index[k]!]!);
     w.u8((E.STB_LOCAL << 4) | E.STT_FUNC);
     w.u8(E.STV_DEFAULT);
     w.u16(TEXT_INDEX);
@@ -316,7 +327,7 @@ const pieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
     out.push({
       offset: plan.symtabOffset + (1 + from) * E.SYM_SIZE,
       size: (to - from) * E.SYM_SIZE,
-      write: (w) => writeSymbols(w, plan.strtab.offsets, fns.offset, fns.length, from, to),
+      write: (w) => writeSymbols(w, plan.strtab.offsets, plan.strtabIndex, fns.offset, fns.length, from, to),
     });
   }
   out.push(...piecesOf(plan.strtabOffset, plan.strtab.runs(windowBytes)), ...piecesOf(plan.shstrtabOffset, plan.shstrtab.runs(windowBytes)));

@@ -34,16 +34,16 @@ export interface StringTable {
 
 const utf8 = new TextEncoder();
 
-/** Every string's UTF-8 bytes in one buffer: string `k` is `pool[se[2k] .. se[2k + 1])` (start and end side by side: one cache line for both when read out of order). */
+/** Every string's UTF-8 bytes in one buffer, one after another: string `k` is `pool[start[k] .. start[k + 1])` (`start` has n + 1 entries). */
 interface Pool {
   readonly pool: Uint8Array;
-  readonly se: Int32Array;
+  readonly start: Uint32Array;
 }
 
 const poolOf = (strings: ReadonlyArray<string>): Pool => {
-  const se = new Int32Array(2 * strings.length);
-  const pool = fillPool(strings, new Uint8Array(totalUnits(strings)), se);
-  return { pool, se };
+  const start = new Uint32Array(strings.length + 1);
+  const pool = fillPool(strings, new Uint8Array(totalUnits(strings)), start);
+  return { pool, start };
 };
 
 // One loop per function, here and below: a function that runs once with
@@ -58,13 +58,13 @@ const totalUnits = (strings: ReadonlyArray<string>): number => {
 };
 
 /** Copy the strings' UTF-8 into `pool` (grown if a non-ASCII string needs more room); returns the pool. */
-const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, se: Int32Array): Uint8Array => {
+const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, start: Uint32Array): Uint8Array => {
   let units = pool.length;
   let p = 0;
   for (let k = 0; k < strings.length; k++) {
     const s = strings[k]!;
     const len = s.length;
-    se[2 * k] = p;
+    start[k] = p;
     let i = 0;
     // ASCII (every symbol name Cranelift makes) is copied code unit by code unit.
     for (; i < len; i++) {
@@ -85,8 +85,8 @@ const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, se: Int32Arr
       p += utf8.encodeInto(s, pool.subarray(p)).written;
     }
     units -= len;
-    se[2 * k + 1] = p;
   }
+  start[strings.length] = p;
   return pool;
 };
 
@@ -110,13 +110,15 @@ const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, se: Int32Arr
  *
  * Returns the first round's keys, in sorted order (a run sorted further
  * keeps them: they are equal across it): `share` decides most sharing from
- * them without reading the strings again.
+ * them without reading the strings again. `scratch` (n entries) is used up;
+ * the table's memory is what sets the CLI's peak at 10⁶ names, so the sort
+ * borrows the offsets' array rather than making one more.
  */
-const sortReversedDescending = (ids: Int32Array, p: Pool): { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array } => {
+const sortReversedDescending = (ids: Int32Array, p: Pool, scratch: Uint32Array): { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array } => {
   const n = ids.length;
   const hiKeys = new Uint32Array(n);
   const loKeys = new Uint32Array(n);
-  const sort: Sort = { ids, tmpIds: new Int32Array(n), tmpA: new Uint32Array(n), tmpB: new Uint32Array(n), count: new Int32Array(256) };
+  const sort: Sort = { ids, tmpIds: new Int32Array(scratch.buffer, scratch.byteOffset, n), tmpA: new Uint32Array(n), tmpB: new Uint32Array(n), count: new Int32Array(256) };
   const work: number[] = [];
   loadKeys(ids, p, 0, n, 1, hiKeys, loKeys);
   sortRange(sort, p, 0, n, 1, hiKeys, loKeys);
@@ -150,14 +152,14 @@ interface Sort {
   readonly count: Int32Array;
 }
 
-const lengthOf = ({ se }: Pool, id: number): number => se[2 * id + 1]! - se[2 * id]!;
+const lengthOf = ({ start }: Pool, id: number): number => start[id + 1]! - start[id]!;
 
 /** Keys `a`, `b` of ids[lo, hi) for bytes pos … pos+7 from the end (1-based). */
-const loadKeys = (ids: Int32Array, { pool, se }: Pool, lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
+const loadKeys = (ids: Int32Array, { pool, start }: Pool, lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
   for (let k = lo; k < hi; k++) {
     const id = ids[k]!;
-    const s = se[2 * id]!;
-    const e = se[2 * id + 1]! - pos; // index of the byte at `pos`
+    const s = start[id]!;
+    const e = start[id + 1]! - pos; // index of the byte at `pos`
     let x = 0;
     let y = 0;
     if (e - 7 >= s) {
@@ -271,35 +273,55 @@ const equalKeyRuns = (ids: Int32Array, p: Pool, lo: number, hi: number, pos: num
 export const buildStringTable = (strings: ReadonlyArray<string>): StringTable => tableOf(poolOf(strings));
 
 /**
- * Build a string table for the names `ids` of an interned pool (name id k
- * is `pool[start[k], start[k + 1])`, UTF-8): string k of the table is name
- * `ids[k]`. The pool's bytes are read where they are.
+ * Build a string table for every name of an interned pool, in id order (name
+ * id k is `pool[start[k], start[k + 1])`, UTF-8): `offsets[k]` is name k's.
+ * The pool is read where it is, and nothing is gathered: at 10⁶ names that
+ * is ~8 MB less at the CLI's peak, where the table is made.
+ */
+export const buildStringTableOfNames = (names: { readonly pool: Uint8Array; readonly start: Uint32Array }): StringTable => tableOf(names);
+
+/**
+ * Build a string table for the names `ids` of an interned pool (see
+ * `buildStringTableOfNames`): string k of the table is name `ids[k]`. Their
+ * bytes are copied into a pool of their own first.
  */
 export const buildStringTableOfIds = (names: { readonly pool: Uint8Array; readonly start: Uint32Array }, ids: Uint32Array): StringTable => {
-  const se = new Int32Array(2 * ids.length);
-  gather(names, ids, se);
-  return tableOf({ pool: names.pool, se });
+  const start = new Uint32Array(ids.length + 1);
+  const pool = new Uint8Array(gatherStarts(names.start, ids, start));
+  gatherBytes(names, ids, pool);
+  return tableOf({ pool, start });
 };
 
-/** Each name's range. (No NUL to check for: `FunctionName` refuses one, and so does the scanner, which takes no control byte.) */
-const gather = (names: { readonly start: Uint32Array }, ids: Uint32Array, se: Int32Array): void => {
-  const s = names.start;
+/** Where each of `ids`' names will start in a pool of their own; returns its size. (No NUL to check for: `FunctionName` refuses one, and so does the scanner, which takes no control byte.) */
+const gatherStarts = (from: Uint32Array, ids: Uint32Array, start: Uint32Array): number => {
+  let p = 0;
   for (let k = 0; k < ids.length; k++) {
-    const id = ids[k]!;
-    se[2 * k] = s[id]!;
-    se[2 * k + 1] = s[id + 1]!;
+    start[k] = p;
+    p += from[ids[k]! + 1]! - from[ids[k]!]!;
+  }
+  start[ids.length] = p;
+  return p;
+};
+
+const gatherBytes = ({ pool, start }: { readonly pool: Uint8Array; readonly start: Uint32Array }, ids: Uint32Array, to: Uint8Array): void => {
+  let p = 0;
+  for (let k = 0; k < ids.length; k++) {
+    const s = start[ids[k]!]!;
+    const e = start[ids[k]! + 1]!;
+    for (let i = s; i < e; i++) to[p++] = pool[i]!;
   }
 };
 
 const tableOf = (p: Pool): StringTable => {
-  const n = p.se.length >> 1;
+  const n = p.start.length - 1;
   const ids = identity(n);
-  const keys = sortReversedDescending(ids, p);
+  // `offsets` is the sort's scratch first; `share` then sets every entry.
   const offsets = new Uint32Array(n);
-  const written = new Int32Array(2 * n);
-  const { count, size } = share(ids, keys, p, offsets, written);
+  const keys = sortReversedDescending(ids, p, offsets);
+  // The strings written go where the keys were (each key is read before its slot is written).
+  const { count, size } = share(ids, keys, p, offsets);
   if (size > 0xffffffff) throw new Defect(`string table of ${size} bytes does not fit ELF's 32-bit offsets`);
-  return new Table(p.pool, written.subarray(0, 2 * count), size, offsets);
+  return new Table(p.pool, keys.hiKeys.subarray(0, count), keys.loKeys.subarray(0, count), size, offsets);
 };
 
 class Table implements StringTable {
@@ -308,11 +330,12 @@ class Table implements StringTable {
     private readonly pool: Uint8Array,
     /**
      * The strings written, in section order: string k's bytes are
-     * `pool[written[2k], written[2k] + written[2k + 1])`. Read in order when
-     * the section is written: the sort's order is random against the pool's
-     * (at 10⁶ names, looking each up by id again took ~170 ms).
+     * `pool[starts[k], starts[k] + lengths[k])`. Read in order when the
+     * section is written: the sort's order is random against the pool's (at
+     * 10⁶ names, looking each up by id again took ~170 ms).
      */
-    private readonly written: Int32Array,
+    private readonly starts: Uint32Array,
+    private readonly lengths: Uint32Array,
     readonly size: number,
     readonly offsets: Uint32Array,
   ) {}
@@ -320,20 +343,20 @@ class Table implements StringTable {
   get bytes(): Uint8Array {
     if (this.#bytes === undefined) {
       const out = new Uint8Array(this.size);
-      writeStrings(out, 1, this.pool, this.written, 0, this.written.length >> 1);
+      writeStrings(out, 1, this.pool, this.starts, this.lengths, 0, this.starts.length);
       this.#bytes = out;
     }
     return this.#bytes;
   }
 
   runs(bytes: number): SectionRun[] {
-    const written = this.written;
-    const sizeOf = (k: number): number => written[2 * k + 1]! + 1;
-    return runsOf(written.length >> 1, 1, 0, sizeOf, bytes).map((r) => ({
+    const { pool, starts, lengths } = this;
+    const sizeOf = (k: number): number => lengths[k]! + 1;
+    return runsOf(starts.length, 1, 0, sizeOf, bytes).map((r) => ({
       offset: r.offset,
       size: r.size,
       write: (w: ByteWriter) => {
-        writeStrings(w.buf, w.pos + (r.entriesAt - r.offset), this.pool, written, r.from, r.to);
+        writeStrings(w.buf, w.pos + (r.entriesAt - r.offset), pool, starts, lengths, r.from, r.to);
         w.pos += r.size;
       },
     }));
@@ -341,11 +364,11 @@ class Table implements StringTable {
 }
 
 /** Written strings `[from, to)`, each followed by its NUL (a zero already there), from `buf[at]` on. */
-const writeStrings = (buf: Uint8Array, at: number, pool: Uint8Array, written: Int32Array, from: number, to: number): void => {
+const writeStrings = (buf: Uint8Array, at: number, pool: Uint8Array, starts: Uint32Array, lengths: Uint32Array, from: number, to: number): void => {
   let o = at;
   for (let k = from; k < to; k++) {
-    const s = written[2 * k]!;
-    const len = written[2 * k + 1]!;
+    const s = starts[k]!;
+    const len = lengths[k]!;
     if (len > 64) buf.set(pool.subarray(s, s + len), o);
     else for (let i = 0; i < len; i++) buf[o + i] = pool[s + i]!;
     o += len + 1;
@@ -361,8 +384,9 @@ const identity = (n: number): Int32Array => {
 /**
  * object's `write`: a string that ends the previously written one shares its
  * bytes (equal strings are adjacent after the sort, so they share too). Sets
- * every string's offset, lists the strings written (start and length, in
- * section order), and returns how many and the section's size.
+ * every string's offset, lists the strings written in section order (their
+ * starts over `hiKeys`, their lengths over `loKeys`), and returns how many
+ * and the section's size.
  *
  * A string ends the last one written exactly when it ends the string just
  * before it in sorted order (if that one was shared, both end the one
@@ -374,9 +398,8 @@ const identity = (n: number): Int32Array => {
 const share = (
   ids: Int32Array,
   { hiKeys, loKeys }: { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array },
-  { pool, se }: Pool,
+  { pool, start }: Pool,
   offsets: Uint32Array,
-  written: Int32Array,
 ): { count: number; size: number } => {
   let count = 0;
   let offset = 1;
@@ -386,8 +409,8 @@ const share = (
   let pb = 0;
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k]!;
-    const s = se[2 * id]!;
-    const len = se[2 * id + 1]! - s;
+    const s = start[id]!;
+    const len = start[id + 1]! - s;
     const a = hiKeys[k]!;
     const b = loKeys[k]!;
     let shared: boolean;
@@ -403,8 +426,8 @@ const share = (
     if (shared) offsets[id] = offset - len - 1;
     else {
       offsets[id] = offset;
-      written[2 * count] = s;
-      written[2 * count + 1] = len;
+      hiKeys[count] = s;
+      loKeys[count] = len;
       count++;
       offset += len + 1;
       pe = s + len;

@@ -27,7 +27,8 @@ export class NameTable {
   private used = 0;
   /**
    * Id k's bytes are `pool[start[k], start[k + 1])`: names are appended in
-   * id order, so each ends where the next begins (the last at `used`).
+   * id order, so each ends where the next begins; one entry more than there
+   * are ids, the last `used` (the string table reads the column as it is).
    */
   private readonly start = u32();
   /** Pairs (hash, id + 1); 0 marks an empty slot. */
@@ -45,13 +46,17 @@ export class NameTable {
   private lastId = -1;
   private lastString: string | undefined = undefined;
 
+  constructor() {
+    this.start.push(0);
+  }
+
   get size(): number {
-    return this.start.length;
+    return this.start.length - 1;
   }
 
   /** Room for `n` names in all without growing the table (a rehash per doubling otherwise). */
   reserve(n: number): void {
-    this.start.reserve(n);
+    this.start.reserve(n + 1);
     while (2 * n > this.mask) this.grow();
   }
 
@@ -102,25 +107,17 @@ export class NameTable {
 
   /** Id `id`'s name as a string (for errors and views: the fold's own work never needs one). */
   string(id: number): string {
-    return utf8Decoder.decode(this.pool.subarray(this.start.data[id]!, this.endOf(id)));
+    return utf8Decoder.decode(this.pool.subarray(this.start.data[id]!, this.start.data[id + 1]!));
   }
 
-  /** The pool and where each id's bytes start in it; id k's end at `start[k + 1]` (the last id's at `start[size]`). */
+  /** The pool and where each id's bytes start in it, `size + 1` entries (a view of the column, no copy). */
   bytes(): { readonly pool: Uint8Array; readonly start: Uint32Array } {
-    // One more entry, the end of the last name: the table is sealed with its fold's arena by now.
-    const start = new Uint32Array(this.size + 1);
-    start.set(this.start.view());
-    start[this.size] = this.used;
-    return { pool: this.pool, start };
-  }
-
-  private endOf(id: number): number {
-    return id + 1 < this.start.length ? this.start.data[id + 1]! : this.used;
+    return { pool: this.pool, start: this.start.view() };
   }
 
   private equals(id: number, src: Uint8Array, s: number, len: number): boolean {
     const a = this.start.data[id]!;
-    if (this.endOf(id) - a !== len) return false;
+    if (this.start.data[id + 1]! - a !== len) return false;
     const pool = this.pool;
     for (let i = len - 1; i >= 0; i--) if (pool[a + i] !== src[s + i]) return false; // names tend to differ at the end
     return true;
@@ -140,8 +137,8 @@ export class NameTable {
       else pool.set(src.subarray(s, e), at);
     }
     this.used = at + len;
-    const id = this.start.length;
-    this.start.push(at);
+    const id = this.size;
+    this.start.push(at + len); // id's end, the next id's start
     this.slots[2 * i] = h;
     this.slots[2 * i + 1] = id + 1;
     if (2 * (id + 1) > this.mask) this.grow();

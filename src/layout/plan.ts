@@ -17,6 +17,8 @@ import type { TextStore } from "./textStore.js";
 /** The fold's interned names, read-only: `layout/names.ts`. */
 export interface NameView {
   string(id: number): string;
+  /** How many names. */
+  readonly size: number;
   /** The pool, and where each id's bytes start: id k's end where id k + 1's start (`start` has one entry more than there are ids). */
   bytes(): { readonly pool: Uint8Array; readonly start: Uint32Array };
 }
