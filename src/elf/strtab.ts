@@ -321,13 +321,13 @@ const tableOf = (p: Pool): StringTable => {
   // The strings written go where the keys were (each key is read before its slot is written).
   const { count, size } = share(ids, keys, p, offsets);
   if (size > 0xffffffff) throw new Defect(`string table of ${size} bytes does not fit ELF's 32-bit offsets`);
-  return new Table(p.pool, keys.hiKeys.subarray(0, count), keys.loKeys.subarray(0, count), size, offsets);
+  return new Table(p, keys.hiKeys.subarray(0, count), keys.loKeys.subarray(0, count), size, offsets);
 };
 
 class Table implements StringTable {
   #bytes: Uint8Array | undefined;
   constructor(
-    private readonly pool: Uint8Array,
+    private readonly p: Pool,
     /**
      * The strings written, in section order: string k's bytes are
      * `pool[starts[k], starts[k] + lengths[k])`. Read in order when the
@@ -343,14 +343,27 @@ class Table implements StringTable {
   get bytes(): Uint8Array {
     if (this.#bytes === undefined) {
       const out = new Uint8Array(this.size);
-      writeStrings(out, 1, this.pool, this.starts, this.lengths, 0, this.starts.length);
+      scatterStrings(out, 0, this.p, this.offsets);
       this.#bytes = out;
     }
     return this.#bytes;
   }
 
   runs(bytes: number): SectionRun[] {
-    const { pool, starts, lengths } = this;
+    // The whole section in one run: every string put at its offset, read in the pool's order.
+    if (bytes >= this.size)
+      return [
+        {
+          offset: 0,
+          size: this.size,
+          write: (w: ByteWriter) => {
+            scatterStrings(w.buf, w.pos, this.p, this.offsets);
+            w.pos += this.size;
+          },
+        },
+      ];
+    const { starts, lengths } = this;
+    const pool = this.p.pool;
     const sizeOf = (k: number): number => lengths[k]! + 1;
     return runsOf(starts.length, 1, 0, sizeOf, bytes).map((r) => ({
       offset: r.offset,
@@ -362,6 +375,23 @@ class Table implements StringTable {
     }));
   }
 }
+
+/**
+ * Every string at its offset (section offset 0 at `buf[at]`, zeros there),
+ * in the pool's order: it reads in order and writes out of order, where
+ * `writeStrings` reads out of order (10⁶ names, 21 MB of pool: 115–130 →
+ * 60–65 ms). A string that shares another's bytes writes them again.
+ */
+const scatterStrings = (buf: Uint8Array, at: number, { pool, start }: Pool, offsets: Uint32Array): void => {
+  let s = start[0]!;
+  for (let k = 0; k < offsets.length; k++) {
+    const e = start[k + 1]!;
+    const o = at + offsets[k]! - s;
+    if (e - s > 64) buf.set(pool.subarray(s, e), o + s);
+    else for (let i = s; i < e; i++) buf[o + i] = pool[i]!;
+    s = e;
+  }
+};
 
 /** Written strings `[from, to)`, each followed by its NUL (a zero already there), from `buf[at]` on. */
 const writeStrings = (buf: Uint8Array, at: number, pool: Uint8Array, starts: Uint32Array, lengths: Uint32Array, from: number, to: number): void => {
