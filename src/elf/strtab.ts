@@ -9,9 +9,13 @@
  * string and sorted with `Array.prototype.sort` and a comparator: at 100 000
  * symbols that was ~40 % of an in-memory build, mostly comparator calls over
  * scattered arrays. Now every string's UTF-8 goes into one pool, the order
- * comes from a radix sort of `Int32Array` ids on 4-byte keys read from the
- * strings' ends, and the section's bytes are built once: 6× faster at 10⁵
- * names (same process, alternating: 236 → 39 ms on a loaded machine).
+ * comes from a radix sort of `Int32Array` ids on keys read from the strings'
+ * ends, and the section's bytes are built once: 6× faster at 10⁵ names
+ * (same process, alternating: 236 → 39 ms on a loaded machine). At 10⁶
+ * names the pool outgrows the caches, and anything done in sorted order
+ * costs a cache miss per string: the keys are 8 bytes, read in id order,
+ * sharing is decided from them, and the whole section is written in the
+ * pool's order (docs/performance.md, "Fifth round").
  */
 import { runsOf, type SectionRun } from "../bytes/runs.js";
 import { type ByteWriter, Defect } from "../bytes/writer.js";
