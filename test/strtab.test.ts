@@ -82,6 +82,14 @@ const objectStringTable = (strings: ReadonlyArray<string>): { bytes: number[]; o
   return { bytes, offsets: ids.map((id) => at[id]!) };
 };
 
+/** `got` is object's table of `strings`: the same bytes and the same offset for each string. Returns object's table. */
+const expectObjectTable = (got: { readonly bytes: Uint8Array; readonly offsets: Uint32Array }, strings: ReadonlyArray<string>): { bytes: number[]; offsets: number[] } => {
+  const want = objectStringTable(strings);
+  expect([...got.bytes]).toEqual(want.bytes);
+  expect([...got.offsets]).toEqual(want.offsets);
+  return want;
+};
+
 const pieces = ["a", "b", "ab", "ba", "_", "0", "1", "9", "_wasm_function_", "é", "€", "😀", "x".repeat(5), "\u00ff", "\u0100"];
 /** Strings built from pieces that share suffixes and prefixes in every way, repeats and suffixes of each other included. */
 const arbStrings = fc
@@ -92,11 +100,8 @@ describe("string table: object's layout", () => {
   it("equals object 0.30's StringTable::write on any strings", () => {
     fc.assert(
       fc.property(arbStrings, (strings) => {
-        const want = objectStringTable(strings);
         const got = buildStringTable(strings);
-        expect([...got.bytes]).toEqual(want.bytes);
-        expect([...got.offsets]).toEqual(want.offsets);
-        expect(got.size).toBe(want.bytes.length);
+        expect(got.size).toBe(expectObjectTable(got, strings).bytes.length);
       }),
       { numRuns: 1000 },
     );
@@ -104,10 +109,7 @@ describe("string table: object's layout", () => {
 
   it("equals it on Cranelift-style names, many and of mixed lengths", () => {
     const names = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `_wasm_function_${i}` : i % 3 === 1 ? `_trampoline_${i % 700}` : `${i}`));
-    const want = objectStringTable(names);
-    const got = buildStringTable(names);
-    expect([...got.bytes]).toEqual(want.bytes);
-    expect([...got.offsets]).toEqual(want.offsets);
+    expectObjectTable(buildStringTable(names), names);
   });
 
   it("equals it on large tables (tens of thousands of names, and of short random strings: long runs of equal keys)", () => {
@@ -130,10 +132,7 @@ describe("string table: object's layout", () => {
     );
     fc.assert(
       fc.property(arbLong, (strings) => {
-        const want = objectStringTable(strings);
-        const got = buildStringTable(strings);
-        expect([...got.bytes]).toEqual(want.bytes);
-        expect([...got.offsets]).toEqual(want.offsets);
+        expectObjectTable(buildStringTable(strings), strings);
       }),
       { numRuns: 1000 },
     );
@@ -183,14 +182,8 @@ describe("string table: from the fold's name pool", () => {
     fc.assert(
       fc.property(distinct.chain((names) => fc.tuple(fc.constant(names), fc.shuffledSubarray(names.map((_, k) => k)))), ([names, pick]) => {
         const p = poolOf(names);
-        const all = buildStringTableOfNames(p);
-        const want = objectStringTable(names);
-        expect([...all.bytes]).toEqual(want.bytes);
-        expect([...all.offsets]).toEqual(want.offsets);
-        const some = buildStringTableOfIds(p, Uint32Array.from(pick));
-        const wantSome = objectStringTable(pick.map((k) => names[k]!));
-        expect([...some.bytes]).toEqual(wantSome.bytes);
-        expect([...some.offsets]).toEqual(wantSome.offsets);
+        expectObjectTable(buildStringTableOfNames(p), names);
+        expectObjectTable(buildStringTableOfIds(p, Uint32Array.from(pick)), pick.map((k) => names[k]!));
       }),
       { numRuns: 500 },
     );

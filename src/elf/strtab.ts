@@ -17,6 +17,7 @@
  * sharing is decided from them, and the whole section is written in the
  * pool's order (docs/performance.md, "Fifth round").
  */
+import { copyBytes } from "../bytes/copy.js";
 import { runsOf, type SectionRun } from "../bytes/runs.js";
 import { type ByteWriter, Defect } from "../bytes/writer.js";
 
@@ -38,8 +39,8 @@ export interface StringTable {
 
 const utf8 = new TextEncoder();
 
-/** Every string's UTF-8 bytes in one buffer, one after another: string `k` is `pool[start[k] .. start[k + 1])` (`start` has n + 1 entries). */
-interface Pool {
+/** Every string's UTF-8 bytes in one buffer, one after another: string `k` is `pool[start[k] .. start[k + 1])` (`start` has n + 1 entries). The fold's name pool is one (`NameView.bytes()`). */
+export interface Pool {
   readonly pool: Uint8Array;
   readonly start: Uint32Array;
 }
@@ -145,7 +146,7 @@ const sortReversedDescending = (ids: Int32Array, p: Pool, scratch: Uint32Array):
 
 // The sort's steps, one loop each (see "One loop per function" above: a
 // string table is built once per object, so its loops run cold; with several
-// loops in one function a cold build of 10⁵ names took ~90 ms, not ~65).
+// loops in one function a cold build of 10⁵ names took ~90 ms, split 33–45).
 
 /** The sort's ids and its scratch: ids, keys moved through `tmp*`; `count` per byte value. */
 interface Sort {
@@ -282,14 +283,14 @@ export const buildStringTable = (strings: ReadonlyArray<string>): StringTable =>
  * The pool is read where it is, and nothing is gathered: at 10⁶ names that
  * is ~8 MB less at the CLI's peak, where the table is made.
  */
-export const buildStringTableOfNames = (names: { readonly pool: Uint8Array; readonly start: Uint32Array }): StringTable => tableOf(names);
+export const buildStringTableOfNames = (names: Pool): StringTable => tableOf(names);
 
 /**
  * Build a string table for the names `ids` of an interned pool (see
  * `buildStringTableOfNames`): string k of the table is name `ids[k]`. Their
  * bytes are copied into a pool of their own first.
  */
-export const buildStringTableOfIds = (names: { readonly pool: Uint8Array; readonly start: Uint32Array }, ids: Uint32Array): StringTable => {
+export const buildStringTableOfIds = (names: Pool, ids: Uint32Array): StringTable => {
   const start = new Uint32Array(ids.length + 1);
   const pool = new Uint8Array(gatherStarts(names.start, ids, start));
   gatherBytes(names, ids, pool);
@@ -307,7 +308,7 @@ const gatherStarts = (from: Uint32Array, ids: Uint32Array, start: Uint32Array): 
   return p;
 };
 
-const gatherBytes = ({ pool, start }: { readonly pool: Uint8Array; readonly start: Uint32Array }, ids: Uint32Array, to: Uint8Array): void => {
+const gatherBytes = ({ pool, start }: Pool, ids: Uint32Array, to: Uint8Array): void => {
   let p = 0;
   for (let k = 0; k < ids.length; k++) {
     const s = start[ids[k]!]!;
@@ -387,14 +388,7 @@ class Table implements StringTable {
  * 60–65 ms). A string that shares another's bytes writes them again.
  */
 const scatterStrings = (buf: Uint8Array, at: number, { pool, start }: Pool, offsets: Uint32Array): void => {
-  let s = start[0]!;
-  for (let k = 0; k < offsets.length; k++) {
-    const e = start[k + 1]!;
-    const o = at + offsets[k]! - s;
-    if (e - s > 64) buf.set(pool.subarray(s, e), o + s);
-    else for (let i = s; i < e; i++) buf[o + i] = pool[i]!;
-    s = e;
-  }
+  for (let k = 0; k < offsets.length; k++) copyBytes(buf, at + offsets[k]!, pool, start[k]!, start[k + 1]!);
 };
 
 /** Written strings `[from, to)`, each followed by its NUL (a zero already there), from `buf[at]` on. */
@@ -403,8 +397,7 @@ const writeStrings = (buf: Uint8Array, at: number, pool: Uint8Array, starts: Uin
   for (let k = from; k < to; k++) {
     const s = starts[k]!;
     const len = lengths[k]!;
-    if (len > 64) buf.set(pool.subarray(s, s + len), o);
-    else for (let i = 0; i < len; i++) buf[o + i] = pool[s + i]!;
+    copyBytes(buf, o, pool, s, s + len);
     o += len + 1;
   }
 };

@@ -17,6 +17,7 @@
  *
  * A transient builder owned by one fold arena; never crosses the API.
  */
+import { copyBytes } from "../bytes/copy.js";
 import { u32 } from "./columns.js";
 
 const utf8 = new TextEncoder();
@@ -131,10 +132,7 @@ export class NameTable {
     else {
       this.room(len);
       at = this.used;
-      const pool = this.pool;
-      // A byte loop for a short name: `subarray` of a `Buffer` line costs more than the copy.
-      if (len <= 64) for (let i = 0; i < len; i++) pool[at + i] = src[s + i]!;
-      else pool.set(src.subarray(s, e), at);
+      copyBytes(this.pool, at, src, s, e);
     }
     this.used = at + len;
     const id = this.size;
