@@ -123,6 +123,15 @@ describe("string table: object's layout", () => {
     }
   });
 
+  it("equals it when few last-4-byte keys are possible (the sort on all 8 bytes at once) and when a few long runs share them (run by run)", () => {
+    // 10⁶ `_wasm_function_N` have ≤ 11⁴ last-4-byte keys: the whole 8-byte key is sorted at once. Shrunk: 6000 names, 60 last-4-byte keys.
+    const few = Array.from({ length: 6000 }, (_, i) => `_wasm_function_${(i * 7) % 6000}_${"ab"[i % 2]}${"xyz"[i % 3]}`);
+    const tails = Array.from({ length: 6000 }, (_, i) => `f${i}_end`); // one last-4-byte key for all
+    // Many possible keys (run by run), with runs of 60–200 equal last 4 bytes among them.
+    const mixed = [...Array.from({ length: 20000 }, (_, i) => `g${(i * 48271) % 1000003}`), ...Array.from({ length: 400 }, (_, i) => `${i % 2 === 0 ? "x" : "xy"}${i}_run${i % 3}`)];
+    for (const strings of [few, tails, [...few, ...tails], mixed]) expectObjectTable(buildStringTable(strings), strings);
+  });
+
   it("equals it on strings with long shared ends (later sort rounds, sharing decided at the 4- and 8-byte key edges)", () => {
     // Ends of 1 to 21 bytes cut from a few long tails, after short prefixes: runs of equal last-8 bytes, strings that end others at every length.
     const tails = ["_wasm_function_1234567", "abcdefghijklmnopqrstu", "0123456701234567", "éabcdefgh€"];

@@ -215,6 +215,7 @@ interface TextWindow {
  */
 const textWindows = (text: TextPlan, bytes: number): TextWindow[] => {
   const { offset, count } = text.fns;
+  if (bytes >= text.textSize) return [{ lo: 0, hi: text.textSize, fnFrom: 0, fnTo: count }];
   const windows: TextWindow[] = [];
   let lo = 0;
   let from = 0;

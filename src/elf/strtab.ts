@@ -105,13 +105,14 @@ const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, start: Uint3
  *
  * How: the last 8 bytes of every string, read in id order and packed
  * big-endian into two u32 keys (ended bytes 0, inverted so that ascending is
- * object's descending); an LSD radix sort of the ids on the first key, then
- * of each run of equal first keys on the second; then, for each run of equal
- * keys whose strings go on, the same again 8 bytes further (read by id,
- * rare: Cranelift's `_wasm_function_N` differ within 8 bytes). At 10⁶ names
- * a round of 4 bytes left 10⁴ runs of ~100 equal keys, whose strings were
- * then read in sorted order, a cache miss each (docs/performance.md, "Fifth
- * round").
+ * object's descending); an LSD radix sort of the ids on the 8-byte key (a
+ * pass per byte that is not the same in every key); then, for each run of
+ * equal keys whose strings go on, the same again 8 bytes further (read by
+ * id, rare: Cranelift's `_wasm_function_N` differ within 8 bytes). At 10⁶
+ * names a round of 4 bytes left 10⁴ runs of ~100 equal keys, whose strings
+ * were then read in sorted order, a cache miss each (docs/performance.md,
+ * "Fifth round"); sorting those runs on their next 4 bytes one by one then
+ * cost 60–70 ms, where two more passes over all keys cost ~20 ("Sixth round").
  *
  * Returns the first round's keys, in sorted order (a run sorted further
  * keeps them: they are equal across it): `share` decides most sharing from
@@ -123,10 +124,10 @@ const sortReversedDescending = (ids: Int32Array, p: Pool, scratch: Uint32Array):
   const n = ids.length;
   const hiKeys = new Uint32Array(n);
   const loKeys = new Uint32Array(n);
-  const sort: Sort = { ids, tmpIds: new Int32Array(scratch.buffer, scratch.byteOffset, n), tmpA: new Uint32Array(n), tmpB: new Uint32Array(n), count: new Int32Array(256) };
+  const sort: Sort = { ids, tmpIds: new Int32Array(scratch.buffer, scratch.byteOffset, n), tmpA: new Uint32Array(n), tmpB: new Uint32Array(n), count: new Int32Array(8 * 256) };
   const work: number[] = [];
   loadKeys(ids, p, 0, n, 1, hiKeys, loKeys);
-  sortRange(sort, p, 0, n, 1, hiKeys, loKeys);
+  sortOn(sort, 0, n, hiKeys, loKeys);
   equalKeyRuns(ids, p, 0, n, 1, hiKeys, loKeys, work);
   if (work.length > 0) {
     // Later rounds: keys of their own, so that the first round's stay (equal across each run sorted further).
@@ -137,7 +138,7 @@ const sortReversedDescending = (ids: Int32Array, p: Pool, scratch: Uint32Array):
       const hi = work.pop()!;
       const lo = work.pop()!;
       loadKeys(ids, p, lo, hi, pos, a, b);
-      sortRange(sort, p, lo, hi, pos, a, b);
+      sortOn(sort, lo, hi, a, b);
       equalKeyRuns(ids, p, lo, hi, pos, a, b, work);
     }
   }
@@ -148,7 +149,7 @@ const sortReversedDescending = (ids: Int32Array, p: Pool, scratch: Uint32Array):
 // string table is built once per object, so its loops run cold; with several
 // loops in one function a cold build of 10⁵ names took ~90 ms, split 33–45).
 
-/** The sort's ids and its scratch: ids, keys moved through `tmp*`; `count` per byte value. */
+/** The sort's ids and its scratch: ids, keys moved through `tmp*`; `count`: 256 per key byte, the 4 of `b` first. */
 interface Sort {
   readonly ids: Int32Array;
   readonly tmpIds: Int32Array;
@@ -179,35 +180,63 @@ const loadKeys = (ids: Int32Array, { pool, start }: Pool, lo: number, hi: number
   }
 };
 
-/** Sort ids[lo, hi), whose keys `a`, `b` are loaded: on `a`, then each run of equal `a` that goes on, on `b`. */
-const sortRange = (sort: Sort, p: Pool, lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
-  sortOn(sort, lo, hi, a, a, b);
-  const ids = sort.ids;
+/**
+ * Stable sort of ids[lo, hi) on the 8-byte keys (`a` high, `b` low), moving
+ * both along: LSD radix a byte at a time, every byte counted in one pass
+ * first, a byte alike in every key skipped; small ranges by insertion.
+ *
+ * When the counts show that the `a` keys cannot be mostly distinct (fewer
+ * possible values than a 48th of the range), all 8 bytes are sorted at once:
+ * at 10⁶ names `_wasm_function_N` have ≤ 10⁴ distinct `a` keys, and sorting
+ * their ~100-name runs on `b` one by one cost 60–70 ms where two more passes
+ * over all keys cost ~20 (docs/performance.md, "Sixth round"). Otherwise `a`
+ * alone, then each run of equal `a` on `b`: at 10⁵ the runs are ~10 names,
+ * sorted by insertion, cheaper than passes over every key.
+ */
+const sortOn = (sort: Sort, lo: number, hi: number, a: Uint32Array, b: Uint32Array): void => {
+  if (hi - lo <= 48) return insertionSort(sort.ids, lo, hi, a, b);
+  const count = sort.count;
+  countDigits(count, lo, hi, a, b);
+  const whole = (hi - lo) / 48 > varietyOf(count);
+  for (let d = whole ? 0 : 4; d < 8; d++) {
+    const keys = d < 4 ? b : a;
+    const shift = 8 * (d & 3);
+    // All in one bucket: the pass would move nothing.
+    if (count[256 * d + ((keys[lo]! >>> shift) & 0xff)] !== hi - lo) radixPass(sort, lo, hi, keys, a, b, shift, 256 * d);
+  }
+  if (!whole) sortRunsOn(sort, lo, hi, a, b);
+};
+
+/** How many `a` keys the counts allow at most: the product of each byte's values seen. */
+const varietyOf = (count: Int32Array): number => {
+  let v = 1;
+  for (let d = 4; d < 8; d++) {
+    let seen = 0;
+    for (let x = 256 * d; x < 256 * d + 256; x++) if (count[x] !== 0) seen++;
+    v *= seen;
+  }
+  return v;
+};
+
+/** Ids[lo, hi) sorted on `a`: each run of equal `a` sorted on `b` (`sortOn` again: its `a` bytes are all alike). */
+const sortRunsOn = (sort: Sort, lo: number, hi: number, a: Uint32Array, b: Uint32Array): void => {
   let r = lo;
   while (r < hi) {
     const key = a[r]!;
     let q = r + 1;
     while (q < hi && a[q] === key) q++;
-    // A key without a 0 byte: the strings reach its last byte and may go on. With one, they all ended here alike: equal.
-    if (q - r > 1 && lengthOf(p, ids[r]!) >= pos + 3) sortOn(sort, r, q, b, a, b);
+    if (q - r > 1) sortOn(sort, r, q, a, b);
     r = q;
   }
 };
 
-/** Stable sort of ids[lo, hi) on `keys` (`a` or `b`), moving `a` and `b` along: LSD radix a byte at a time; small ranges by insertion. */
-const sortOn = (sort: Sort, lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array): void => {
-  if (hi - lo <= 48) insertionSort(sort.ids, lo, hi, keys, a, b);
-  else for (let shift = 0; shift < 32; shift += 8) if (countDigits(sort.count, lo, hi, keys, shift)) radixPass(sort, lo, hi, keys, a, b, shift);
-};
-
-const insertionSort = (ids: Int32Array, lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array): void => {
+const insertionSort = (ids: Int32Array, lo: number, hi: number, a: Uint32Array, b: Uint32Array): void => {
   for (let i = lo + 1; i < hi; i++) {
     const id = ids[i]!;
-    const key = keys[i]!;
     const x = a[i]!;
     const y = b[i]!;
     let j = i - 1;
-    while (j >= lo && keys[j]! > key) {
+    while (j >= lo && (a[j]! > x || (a[j] === x && b[j]! > y))) {
       ids[j + 1] = ids[j]!;
       a[j + 1] = a[j]!;
       b[j + 1] = b[j]!;
@@ -219,18 +248,28 @@ const insertionSort = (ids: Int32Array, lo: number, hi: number, keys: Uint32Arra
   }
 };
 
-/** Count keys[lo, hi)'s bytes at `shift`; false when all fall in one bucket (the pass would move nothing). */
-const countDigits = (count: Int32Array, lo: number, hi: number, keys: Uint32Array, shift: number): boolean => {
+/** Count every byte of keys[lo, hi): `b`'s four into `count[0, 1024)`, then `a`'s. (A pass moves keys, never changes the counts.) */
+const countDigits = (count: Int32Array, lo: number, hi: number, a: Uint32Array, b: Uint32Array): void => {
   count.fill(0);
-  for (let k = lo; k < hi; k++) count[(keys[k]! >>> shift) & 0xff]!++;
-  return count[(keys[lo]! >>> shift) & 0xff] !== hi - lo;
+  for (let k = lo; k < hi; k++) {
+    const x = a[k]!;
+    const y = b[k]!;
+    count[y & 0xff]!++;
+    count[256 + ((y >>> 8) & 0xff)]!++;
+    count[512 + ((y >>> 16) & 0xff)]!++;
+    count[768 + (y >>> 24)]!++;
+    count[1024 + (x & 0xff)]!++;
+    count[1280 + ((x >>> 8) & 0xff)]!++;
+    count[1536 + ((x >>> 16) & 0xff)]!++;
+    count[1792 + (x >>> 24)]!++;
+  }
 };
 
-/** One stable counting pass of ids[lo, hi) (with `a`, `b`) on the byte of `keys` at `shift`, counted already. */
-const radixPass = ({ ids, tmpIds, tmpA, tmpB, count }: Sort, lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array, shift: number): void => {
-  startsOf(count, lo);
+/** One stable counting pass of ids[lo, hi) (with `a`, `b`) on the byte of `keys` at `shift`, whose counts are at `count[at, at + 256)`. */
+const radixPass = ({ ids, tmpIds, tmpA, tmpB, count }: Sort, lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array, shift: number, at: number): void => {
+  startsOf(count, at, lo);
   for (let k = lo; k < hi; k++) {
-    const to = count[(keys[k]! >>> shift) & 0xff]!++;
+    const to = count[at + ((keys[k]! >>> shift) & 0xff)]!++;
     tmpIds[to] = ids[k]!;
     tmpA[to] = a[k]!;
     tmpB[to] = b[k]!;
@@ -251,10 +290,10 @@ const copyBack = (ids: Int32Array, a: Uint32Array, b: Uint32Array, tmpIds: Int32
   }
 };
 
-/** Counts to each bucket's first index (buckets from `lo` on). */
-const startsOf = (count: Int32Array, lo: number): void => {
+/** The counts at `count[at, at + 256)` to each bucket's first index (buckets from `lo` on). */
+const startsOf = (count: Int32Array, at: number, lo: number): void => {
   let sum = lo;
-  for (let d = 0; d < 256; d++) {
+  for (let d = at; d < at + 256; d++) {
     const c = count[d]!;
     count[d] = sum;
     sum += c;

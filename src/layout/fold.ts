@@ -99,13 +99,18 @@ class Arena {
    * for the relocation rows): columns sized once instead of grown 1.5× at a
    * time, which copies about twice a column's final size along the way
    * (~100 MB for 13 columns at 10⁶ items) and adds to what sets off
-   * collections (docs/performance.md, "GC at 10⁶ (third round)").
+   * collections (docs/performance.md, "GC at 10⁶ (third round)"); and in
+   * plain buffers, faster to read than the resizable ones a column grows
+   * into ("Sixth round").
    */
   reserve(items: number): void {
     const n = this.itemRef.length + items;
-    for (const c of [this.itemRef, this.fnOffset, this.fnLength, this.fnItem, this.fnAlign, this.fnReloc, this.fnName, this.fnOfName, this.rOffset, this.rKind, this.rAddend, this.rHost, this.cFn, this.cReloc, this.cAt])
+    for (const c of [this.itemRef, this.fnOffset, this.fnLength, this.fnItem, this.fnAlign, this.fnReloc, this.fnName, this.fnOfName, this.rOffset, this.rKind, this.rTarget, this.rAddend, this.rHost, this.cFn, this.cReloc, this.cAt])
       c.reserve(n);
     this.names.reserve(n);
+    this.machine?.reserve(n);
+    // Every call is patched once, directly or in an island (veneer calls: their veneer's patch too, which may grow the columns).
+    this.patches.reserve(n);
   }
 
   /** The id of the function's name (interned now if new). */

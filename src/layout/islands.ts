@@ -49,6 +49,13 @@ export class PatchBuilder {
   readonly use = u8();
   readonly uses: LabelUse[] = [];
 
+  /** Room for `n` patches in all (see `U32Column.reserve`). */
+  reserve(n: number): void {
+    this.at.reserve(n);
+    this.label.reserve(n);
+    this.use.reserve(n);
+  }
+
   add(at: number, u: LabelUse, label: number): void {
     this.at.push(at);
     this.label.push(label);
@@ -92,6 +99,11 @@ export class IslandMachine {
     /** The call a fixup serves, for errors. */
     private readonly origin: (call: number) => FixupOrigin,
   ) {}
+
+  /** Room for `n` fixups in all (see `U32Column.reserve`). */
+  reserve(n: number): void {
+    for (const c of [this.fAt, this.fDeadline, this.fUse, this.fCall, this.fDirect, this.fLabel]) c.reserve(n);
+  }
 
   use(at: number, label: number, use: LabelUse, call: number, direct: boolean): void {
     const deadline = Math.min(MAX, at + use.maxPos);

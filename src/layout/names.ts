@@ -58,7 +58,10 @@ export class NameTable {
   /** Room for `n` names in all without growing the table (a rehash per doubling otherwise). */
   reserve(n: number): void {
     this.start.reserve(n + 1);
-    while (2 * n > this.mask) this.grow();
+    // One table of the final size, not every doubling up to it (16 MB more garbage at 10⁶ names).
+    let cap = this.mask + 1;
+    while (2 * n > cap - 1) cap *= 2;
+    if (cap > this.mask + 1) this.rehash(cap);
   }
 
   /** The id of the name whose UTF-8 is `src[s, e)`, added if new. */
@@ -152,8 +155,12 @@ export class NameTable {
   }
 
   private grow(): void {
+    this.rehash(2 * (this.mask + 1));
+  }
+
+  /** The slots again, `cap` of them. */
+  private rehash(cap: number): void {
     const old = this.slots;
-    const cap = 2 * (this.mask + 1);
     this.slots = new Int32Array(2 * cap);
     this.mask = cap - 1;
     for (let i = 0; i < old.length; i += 2) {
