@@ -216,6 +216,32 @@ describe("string table: from the fold's name pool", () => {
 });
 
 describe("the fold's name table", () => {
+  it("gives the same ids as a Map over thousands of names: new ones waiting for their slots, repeats, growth, and a table reserved up front", () => {
+    const utf8 = new TextEncoder();
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5000 }), fc.boolean(), fc.integer({ min: 1, max: 9 }), (n, reserve, every) => {
+        const t = new NameTable();
+        if (reserve) t.reserve(n);
+        const m = new Map<string, number>();
+        const got: number[] = [];
+        const want: number[] = [];
+        for (let k = 0; k < n; k++) {
+          // Cranelift's order (a function, then the call to the next) and, every few names, one seen long ago or a new one.
+          for (const name of [`_wasm_function_${k}`, `_wasm_function_${k + 1}`, k % every === 0 ? `_wasm_function_${(k * 7919) % (k + 1)}` : `libcall_${k % 37}`]) {
+            if (!m.has(name)) m.set(name, m.size);
+            const b = utf8.encode(`"${name}"`);
+            got.push(k % 2 === 0 ? t.intern(name) : t.internBytes(b, 1, b.length - 1));
+            want.push(m.get(name)!);
+          }
+        }
+        expect(got).toEqual(want);
+        expect(t.size).toBe(m.size);
+        for (const [name, id] of m) expect(t.intern(name)).toBe(id);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it("gives each name the index of its first sight, as a Map would, whether it comes as a string or as UTF-8 bytes", () => {
     const keys = fc.constantFrom("", "a", "b", "ab", "_wasm_function_1", "_wasm_function_2", "é", "😀", "\u0000", "x".repeat(5000));
     const utf8 = new TextEncoder();
