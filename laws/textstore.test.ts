@@ -10,7 +10,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeModule, foldItems, finishBytes } from "../src/encode.js";
+import { encodeModule, foldItems, finishBytes, finishPlan } from "../src/encode.js";
 import { step } from "../src/layout/fold.js";
 import { BY_REFERENCE } from "../src/layout/textStore.js";
 import type { Header, Item } from "../src/schema/records.js";
@@ -18,7 +18,7 @@ import { readElf } from "../test/support/elf.js";
 import { Either } from "effect";
 import { Readable } from "node:stream";
 import { encodeChunks } from "../src/cli/encodeStream.js";
-import { writeObject } from "../src/elf/object.js";
+import { objectParts, writeObject } from "../src/elf/object.js";
 import { stringifyModule } from "../src/api/text.js";
 
 const MiB = 1 << 20;
@@ -59,6 +59,43 @@ const arbItems = fc
       return { type: "padding", size };
     });
   });
+
+/**
+ * Functions whose bodies are views of one buffer, as a decoder's slab hands
+ * them out: one after another (the store keeps such a row as one run), with
+ * gaps, overlapping or out of order; with alignments that leave fill between
+ * them in the text or none. Paddings in between break a run too.
+ */
+const arbSharedItems = fc
+  .array(
+    fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          length: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 96 }) }, { weight: 1, arbitrary: fc.integer({ min: BY_REFERENCE, max: BY_REFERENCE + 64 }) }),
+          where: fc.constantFrom("next", "next", "next", "gap", "back"),
+          alignment: fc.constantFrom(1, 1, 4, 16),
+        }),
+      },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 40 }).map((size) => ({ size })) },
+    ),
+    { minLength: 1, maxLength: 60 },
+  )
+  .chain((xs) => {
+    const total = xs.reduce((n, x) => n + ("length" in x ? x.length + 8 : 0), 0);
+    return fc.uint8Array({ minLength: total, maxLength: total }).map((bytes): Item[] => {
+      let at = 0;
+      return xs.map((x, k): Item => {
+        if (!("length" in x)) return { type: "padding", size: x.size };
+        const start = x.where === "next" ? at : x.where === "gap" ? at + 1 + (k % 7) : Math.max(0, at - 1 - ((k * 13) % 40));
+        at = Math.min(start, total - x.length) + x.length;
+        return { type: "function", name: `f${k}`, body: bytes.subarray(at - x.length, at), alignment: x.alignment, relocations: [] };
+      });
+    });
+  });
+
+/** The same items with every body in a buffer of its own. */
+const copied = (items: ReadonlyArray<Item>): Item[] => items.map((i) => (i.type === "function" ? { ...i, body: i.body.slice() } : i));
 
 const header: Header = { format: "objfold/v1", target: "x86_64-unknown-linux-gnu", symbols: true, forceVeneers: false };
 
@@ -104,6 +141,26 @@ describe("the text store", () => {
         expect(Buffer.from(orThrow(finishBytes(moved))).equals(Buffer.from(orThrow(encodeModule({ header, items: [...items.slice(0, k), { type: "padding", size: 3 }] }))))).toBe(true);
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it("bodies that are views of one buffer (held as runs where they follow each other) give the bytes of bodies each in a buffer of its own, folded whole or forked", () => {
+    fc.assert(
+      fc.property(arbSharedItems, fc.nat(), (items, n) => {
+        const want = orThrow(encodeModule({ header, items: copied(items) }));
+        expect(Buffer.from(orThrow(encodeModule({ header, items }))).equals(Buffer.from(want))).toBe(true);
+        // A fork of a whole-array fold replays its items from the store's runs.
+        const k = n % (items.length + 1);
+        let s = foldItems(header, items.slice(0, k));
+        step(s, { type: "padding", size: 3 });
+        for (const item of items.slice(k)) s = step(s, item);
+        expect(Buffer.from(orThrow(finishBytes(s))).equals(Buffer.from(want))).toBe(true);
+        // The object in parts (`.text` cut into windows, runs cut with them) is the same bytes.
+        const plan = finishPlan(foldItems(header, items));
+        if (Either.isLeft(plan)) throw new Error(JSON.stringify(plan.left));
+        for (const window of [1, 64, 1000]) expect(Buffer.concat([...objectParts(plan.right, window)]).equals(Buffer.from(want))).toBe(true);
+      }),
+      { numRuns: 150 },
     );
   });
 
