@@ -62,9 +62,9 @@ const arbItems = fc
 
 /**
  * Functions whose bodies are views of one buffer, as a decoder's slab hands
- * them out: one after another (the store keeps such a row as one run), with
- * gaps, overlapping or out of order; with alignments that leave fill between
- * them in the text or none. Paddings in between break a run too.
+ * them out: one after another, with gaps, overlapping or out of order; with
+ * alignments that leave fill between them in the text or none, and paddings
+ * in between. `stepMany` holds such bodies by reference.
  */
 const arbSharedItems = fc
   .array(
@@ -144,18 +144,18 @@ describe("the text store", () => {
     );
   });
 
-  it("bodies that are views of one buffer (held as runs where they follow each other) give the bytes of bodies each in a buffer of its own, folded whole or forked", () => {
+  it("bodies that are views of one buffer (held by reference) give the bytes of bodies each in a buffer of its own, folded whole, forked or written in parts", () => {
     fc.assert(
       fc.property(arbSharedItems, fc.nat(), (items, n) => {
         const want = orThrow(encodeModule({ header, items: copied(items) }));
         expect(Buffer.from(orThrow(encodeModule({ header, items }))).equals(Buffer.from(want))).toBe(true);
-        // A fork of a whole-array fold replays its items from the store's runs.
+        // A fork of a whole-array fold replays its items from the bodies it holds.
         const k = n % (items.length + 1);
         let s = foldItems(header, items.slice(0, k));
         step(s, { type: "padding", size: 3 });
         for (const item of items.slice(k)) s = step(s, item);
         expect(Buffer.from(orThrow(finishBytes(s))).equals(Buffer.from(want))).toBe(true);
-        // The object in parts (`.text` cut into windows, runs cut with them) is the same bytes.
+        // The object in parts (`.text` cut into windows) is the same bytes.
         const plan = finishPlan(foldItems(header, items));
         if (Either.isLeft(plan)) throw new Error(JSON.stringify(plan.left));
         for (const window of [1, 64, 1000]) expect(Buffer.concat([...objectParts(plan.right, window)]).equals(Buffer.from(want))).toBe(true);

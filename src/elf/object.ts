@@ -199,10 +199,12 @@ const writeSymbols = (w: ByteWriter, names: Uint32Array, index: Uint32Array | un
   }
 };
 
-/** A run of `.text`: text offsets `[lo, hi)`, holding whole functions. */
+/** A run of `.text`: text offsets `[lo, hi)`, holding functions `[fnFrom, fnTo)` whole. */
 interface TextWindow {
   readonly lo: number;
   readonly hi: number;
+  readonly fnFrom: number;
+  readonly fnTo: number;
 }
 
 /**
@@ -213,16 +215,18 @@ interface TextWindow {
  */
 const textWindows = (text: TextPlan, bytes: number): TextWindow[] => {
   const { offset, count } = text.fns;
-  if (bytes >= text.textSize) return [{ lo: 0, hi: text.textSize }];
+  if (bytes >= text.textSize) return [{ lo: 0, hi: text.textSize, fnFrom: 0, fnTo: count }];
   const windows: TextWindow[] = [];
   let lo = 0;
+  let from = 0;
   for (let k = 0; k < count; k++) {
     const o = offset[k]!;
     if (o - lo < bytes || o === lo) continue;
-    windows.push({ lo, hi: o });
+    windows.push({ lo, hi: o, fnFrom: from, fnTo: k });
     lo = o;
+    from = k;
   }
-  windows.push({ lo, hi: text.textSize });
+  windows.push({ lo, hi: text.textSize, fnFrom: from, fnTo: count });
   return windows;
 };
 
@@ -293,7 +297,7 @@ const textPieces = (plan: ObjectPlan, windowBytes: number): Piece[] => {
     const write = (wr: ByteWriter): void => {
       const at0 = wr.pos - win.lo; // buffer index of text offset 0
       const buf = wr.buf;
-      text.text.copyRange(buf, at0, win.lo, Math.min(win.hi, text.textLength));
+      text.text.copyRange(buf, at0, win.lo, Math.min(win.hi, text.textLength), text.fns.offset, win.fnFrom, win.fnTo);
       for (let h = hostFrom; h < hostTo; h++) buf[at0 + hostCalls[h]!.at] = hostCalls[h]!.value;
       for (let i = islandFrom; i < islandTo; i++) for (const v of islands[i]!.veneers) v.use.veneer!.write(buf, at0 + v.offset);
       if (grouped === undefined) applyPatches(buf, at0, p, undefined, 0, p.count);

@@ -174,7 +174,7 @@ export interface TextPlan extends TextPlanParts {}
 /** Function k rebuilt from its rows: equal to the item it was stepped from, not the same object. */
 export const functionItemOf = (f: FunctionColumns, r: RelocationColumns, text: TextStore, k: number): FunctionItem => {
   const name = f.nameOf(k);
-  const body = text.body(f.offset[k]!, f.length[k]!);
+  const body = text.body(k, f.offset[k]!, f.length[k]!);
   const alignment = 2 ** f.alignmentLog2[k]!;
   const relocations = relocationsOf(r, f.relocStart[k]!, k + 1 < f.count ? f.relocStart[k + 1]! : f.relocCount);
   const unwind = f.unwind[k];
