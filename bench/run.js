@@ -281,7 +281,11 @@ for (const t of targets) {
   if (r5 && doMem) goals.push([`${t}: in-memory build at N=100000 ≤ 1.0× the reference`, r5.mem.objfold / r5.mem.peer, (x) => x <= 1, fmtX]);
   if (r5 && doE2e) goals.push([`${t}: end to end at N=100000 ≤ 1.0× the reference`, r5.e2e.objfold / r5.e2e.peer, (x) => x <= 1, fmtX]);
   if (r5 && r6 && doE2e) goals.push([`${t}: end to end N=1000000 ≤ 11× N=100000`, r6.e2e.objfold / r5.e2e.objfold, (x) => x <= 11, fmtX]);
-  if (r5 && r6 && doMem) goals.push([`${t}: in-memory build N=1000000 ≤ 11× N=100000`, r6.mem.objfold / r5.mem.objfold, (x) => x <= 11, fmtX]);
+  if (r5 && r6 && doMem) {
+    // What the machine allows: the same growth for the reference's build and for the plain copy (the floor).
+    const also = `(on this machine the reference grows ${fmtX(r6.mem.peer / r5.mem.peer)}, the plain copy ${fmtX(r6.copy.ms / r5.copy.ms)})`;
+    goals.push([`${t}: in-memory build N=1000000 ≤ 11× N=100000`, r6.mem.objfold / r5.mem.objfold, (x) => x <= 11, (x) => `${fmtX(x)} ${also}`]);
+  }
   if (r6 && doE2e) goals.push([`${t}: peak RSS at N=1000000 ≤ 2.5× the object`, r6.rss.objfold / (r6.bytes / MiB), (x) => x <= 2.5, fmtX]);
   if (r4k && doMem) goals.push([`${t}: build throughput at B=4096 ≥ ½ the plain copy's`, r4k.copy.ms / r4k.mem.objfold, (x) => x >= 0.5, (x) => `${(100 * x).toFixed(0)}%`]);
 }
