@@ -62,6 +62,9 @@ describe("laws: the fold's guard", () => {
   it("the fold refuses a broken item with a DecodeError naming its path", () => {
     const m = (item: unknown): Module => ({ header: { format: "objfold/v1", target: "x86_64-unknown-linux-gnu", forceVeneers: false, symbols: true }, items: [item as Item] });
     const cases: [unknown, string][] = [
+      [null, "items.0"],
+      [7, "items.0"],
+      [{ type: "function", name: 42, body: new Uint8Array(1), alignment: 1, relocations: [] }, "items.0.name"],
       [{ type: "padding", size: -5 }, "items.0.size"],
       [{ type: "padding", size: NaN }, "items.0.size"],
       [{ type: "function", name: "f", body: new Uint8Array(1), alignment: 3, relocations: [] }, "items.0.alignment"],

@@ -15,7 +15,7 @@ import type { ObjfoldError } from "../errors.js";
 import { isaOf } from "../isa/index.js";
 import { HOST_CALL_BYTE, HOST_CALL_SITE_SIZE } from "../isa/pulley.js";
 import type { CallKind, Isa } from "../isa/types.js";
-import type { Header, Item, Unwind } from "../schema/records.js";
+import type { FunctionItem, Header, Item, Unwind } from "../schema/records.js";
 import { FunctionRows, KIND_CODE } from "../schema/rows.js";
 import { parseTarget, type Target } from "../target.js";
 import { f64, i32, u32, u8 } from "./columns.js";
@@ -103,11 +103,11 @@ class Arena {
    * plain buffers, faster to read than the resizable ones a column grows
    * into ("Sixth round").
    */
-  reserve(items: number): void {
+  reserve(items: number, nameUnits = 0): void {
     const n = this.itemRef.length + items;
     for (const c of [this.itemRef, this.fnOffset, this.fnLength, this.fnItem, this.fnAlign, this.fnReloc, this.fnName, this.fnOfName, this.rOffset, this.rKind, this.rTarget, this.rAddend, this.rHost, this.cFn, this.cReloc, this.cAt])
       c.reserve(n);
-    this.names.reserve(n);
+    this.names.reserve(n, nameUnits);
     this.machine?.reserve(n);
     // Every call is patched once, directly or in an island (veneer calls: their veneer's patch too, which may grow the columns).
     this.patches.reserve(n);
@@ -187,7 +187,8 @@ class Arena {
   add(item: Item | FunctionRows, decoded = false, held = false): void {
     const index = this.itemRef.length;
     if (this.failure !== undefined) return;
-    if (item.type === "rows") {
+    // `!= null`: a hand-built list may hold null, which the guard below refuses (it must not throw here).
+    if (item != null && item.type === "rows") {
       this.failure = this.addFunction(item, index);
       return;
     }
@@ -562,7 +563,7 @@ export class Stepper {
 export const stepMany = (state: LayoutState, items: ReadonlyArray<Item>): LayoutState => {
   if (state.failure !== undefined || arenaOf(state) === undefined || items.length === 0) return state;
   const a = own(state);
-  a.reserve(items.length);
+  a.reserve(items.length, nameUnits(items));
   let n = 0;
   while (n < items.length) {
     // The caller holds `items` for the whole fold: their bodies are kept by reference, not copied
@@ -571,6 +572,27 @@ export const stepMany = (state: LayoutState, items: ReadonlyArray<Item>): Layout
     if (a.failure !== undefined) break;
   }
   return new LayoutState(state.header, state.target, state.steps + n, a.failure, a);
+};
+
+/**
+ * Room for the functions' names in the name pool: their UTF-16 lengths (an
+ * ASCII name's bytes), and three bytes a unit of the longest, which `intern`
+ * asks for before it encodes. Sized once, the pool is not copied 1.5× at a
+ * time (~40 MB of copies and garbage at 10⁶ names, each 64 MB of which
+ * starts a marking of the whole heap: docs/performance.md, "Sixth round").
+ * Items are not guarded yet: anything not a function's string name counts 0.
+ */
+const nameUnits = (items: ReadonlyArray<Item>): number => {
+  let units = 0;
+  let longest = 0;
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k] as Partial<FunctionItem> | undefined;
+    const name = it?.type === "function" ? it.name : undefined;
+    if (typeof name !== "string") continue;
+    units += name.length;
+    if (name.length > longest) longest = name.length;
+  }
+  return units + 3 * longest;
 };
 
 /** Data-last `step`, for `pipe` and reducers. */

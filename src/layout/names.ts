@@ -71,9 +71,10 @@ export class NameTable {
     return this.start.length - 1;
   }
 
-  /** Room for `n` names in all without growing the table (a rehash per doubling otherwise). */
-  reserve(n: number): void {
+  /** Room for `n` names in all, and `bytes` more of their bytes, without growing (a rehash per doubling otherwise). */
+  reserve(n: number, bytes = 0): void {
     this.start.reserve(n + 1);
+    this.room(bytes);
     // One table of the final size, not every doubling up to it (16 MB more garbage at 10⁶ names).
     let cap = this.mask + 1;
     while (2 * n > cap - 1) cap *= 2;
