@@ -187,16 +187,28 @@ const applyPatches = (buf: Uint8Array, base: number, p: PatchColumns, order: Int
   }
 };
 
-/** Symbols `[from, to)`: one local STT_FUNC per function (the null symbol comes before the first). */
+/**
+ * Symbols `[from, to)`: one local STT_FUNC per function (the null symbol
+ * comes before the first). Four 32-bit stores a symbol, not eight writes:
+ * st_info, st_other and st_shndx are one word, and st_value and st_size
+ * (text offsets and lengths, below 2^32) only their low words, the high
+ * ones being the writer's zeros (at 10⁶ symbols, docs/performance.md).
+ */
 const writeSymbols = (w: ByteWriter, names: Uint32Array, index: Uint32Array | undefined, offsets: Uint32Array, lengths: Uint32Array, from: number, to: number): void => {
+  const le = w.littleEndian;
+  const view = new DataView(w.buf.buffer, w.buf.byteOffset, w.buf.byteLength);
+  const info = (E.STB_LOCAL << 4) | E.STT_FUNC;
+  const word = (le ? info | (E.STV_DEFAULT << 8) | (TEXT_INDEX << 16) : (info << 24) | (E.STV_DEFAULT << 16) | TEXT_INDEX) >>> 0;
+  const low = le ? 0 : 4; // where an 8-byte field's low word is
+  let p = w.pos;
   for (let k = from; k < to; k++) {
-    w.u32(names[index === undefined ? k : index[k]!]!);
-    w.u8((E.STB_LOCAL << 4) | E.STT_FUNC);
-    w.u8(E.STV_DEFAULT);
-    w.u16(TEXT_INDEX);
-    w.i64(offsets[k]!);
-    w.i64(lengths[k]!);
+    view.setUint32(p, names[index === undefined ? k : index[k]!]!, le);
+    view.setUint32(p + 4, word, le);
+    view.setUint32(p + 8 + low, offsets[k]!, le);
+    view.setUint32(p + 16 + low, lengths[k]!, le);
+    p += E.SYM_SIZE;
   }
+  w.pos = p;
 };
 
 /** A run of `.text`: text offsets `[lo, hi)`, holding functions `[fnFrom, fnTo)` whole. */
