@@ -187,9 +187,10 @@ const loadKeys = (ids: Int32Array, { pool, start }: Pool, lo: number, hi: number
  *
  * When the counts show that the `a` keys cannot be mostly distinct (fewer
  * possible values than a 48th of the range), all 8 bytes are sorted at once:
- * at 10⁶ names `_wasm_function_N` have ≤ 10⁴ distinct `a` keys, and sorting
- * their ~100-name runs on `b` one by one cost 60–70 ms where two more passes
- * over all keys cost ~20 (docs/performance.md, "Sixth round"). Otherwise `a`
+ * 10⁶ names `_wasm_function_N` have ~10⁴ distinct `a` keys (the counts
+ * allow 10·11·12·13 = 17 160, under 10⁶ / 48), and sorting their ~100-name
+ * runs on `b` one by one cost 60–70 ms where two more passes over all keys
+ * cost ~20 (docs/performance.md, "Sixth round"). Otherwise `a`
  * alone, then each run of equal `a` on `b`: at 10⁵ the runs are ~10 names,
  * sorted by insertion, cheaper than passes over every key.
  */
