@@ -68,21 +68,27 @@ const grownData = <T extends Typed>(data: T, length: number, n: number, Make: Ty
 };
 
 /**
- * `data`, whose first `length` rows are filled, with room for exactly `n`
- * rows (more than it has) for a column told its size up front (`reserve`):
- * a plain buffer, unless the column is in a resizable one already. Element
+ * `data`, whose first `length` rows are filled, with room for `n` rows
+ * (more than it has) for a column told its size up front (`reserve`): a
+ * plain buffer, unless the column is in a resizable one already. Element
  * access through a view of a resizable buffer is slower in V8 11 (Node 20):
  * at 10⁶ functions, an in-memory build whose reserved columns were resizable
  * took ~15 % longer, and the name pool in one interned ~40 % slower at 10⁵
- * (docs/performance.md, "Sixth round").
+ * (docs/performance.md, "Sixth round"). Exactly `n` the first time (the
+ * column still has its first 64 rows); after that 1.5× at least, so that
+ * reserving before each of many small batches (`stepMany` over and over)
+ * stays linear, for columns still empty then too (the patches).
  */
 const reservedData = <T extends Typed>(data: T, length: number, n: number, Make: TypedOf<T>): T => {
   const r = data.buffer as ArrayBuffer & Resizable;
   if (r.resizable === true) return grownData(data, length, n, Make);
-  const bigger = new Make(n);
+  const bigger = new Make(data.length <= FIRST_ROWS ? n : Math.max(n, Math.ceil(1.5 * data.length)));
   bigger.set(data.subarray(0, length));
   return bigger;
 };
+
+/** Every column's rows before it first grows. */
+const FIRST_ROWS = 64;
 
 /** ES2024 resizable buffers: Node 20 has them, the TypeScript lib this project builds with does not. */
 interface Resizable {
@@ -98,7 +104,7 @@ const RESIZABLE_FROM = 1 << 20;
 const MAX_ROWS = 1 << 28;
 
 export class U32Column {
-  data = new Uint32Array(64);
+  data = new Uint32Array(FIRST_ROWS);
   length = 0;
   /** Room for at least `n` rows without growing (see `reservedData`). */
   reserve(n: number): void {
@@ -117,7 +123,7 @@ export class U32Column {
 }
 
 export class I32Column {
-  data = new Int32Array(64);
+  data = new Int32Array(FIRST_ROWS);
   length = 0;
   /** Room for at least `n` rows without growing (see `reservedData`). */
   reserve(n: number): void {
@@ -136,7 +142,7 @@ export class I32Column {
 }
 
 export class F64Column {
-  data = new Float64Array(64);
+  data = new Float64Array(FIRST_ROWS);
   length = 0;
   /** Room for at least `n` rows without growing (see `reservedData`). */
   reserve(n: number): void {
@@ -155,7 +161,7 @@ export class F64Column {
 }
 
 export class U8Column {
-  data = new Uint8Array(64);
+  data = new Uint8Array(FIRST_ROWS);
   length = 0;
   /** Room for at least `n` rows without growing (see `reservedData`). */
   reserve(n: number): void {
