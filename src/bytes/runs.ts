@@ -25,12 +25,15 @@ export interface Run {
 /**
  * Runs of whole entries, each at least `bytes` bytes but the last: `n`
  * entries of `sizeOf(k)` bytes laid one after another from section offset
- * `head` on. The first run also holds the `head` bytes before the entries
- * (a CIE, a leading NUL, the null symbol), the last the `tail` after them
- * (a terminator); with no entries, one run holds both. An infinite `bytes`
- * gives one run: the whole section.
+ * `head` on, `size` bytes in all. The first run also holds the `head` bytes
+ * before the entries (a CIE, a leading NUL, the null symbol), the last the
+ * `tail` after them (a terminator); with no entries, one run holds both. A
+ * `bytes` of at least `size` gives one run, the whole section, without a
+ * walk over the entries (10⁶ FDEs: 15–60 ms; docs/performance.md, "Sixth
+ * round").
  */
-export const runsOf = (n: number, head: number, tail: number, sizeOf: (k: number) => number, bytes: number): Run[] => {
+export const runsOf = (n: number, head: number, tail: number, sizeOf: (k: number) => number, bytes: number, size: number): Run[] => {
+  if (bytes >= size) return [{ from: 0, to: n, offset: 0, size, entriesAt: head }];
   const runs: Run[] = [];
   let from = 0;
   let offset = 0; // where the current run starts

@@ -410,7 +410,7 @@ class Table implements StringTable {
     const { starts, lengths } = this;
     const pool = this.p.pool;
     const sizeOf = (k: number): number => lengths[k]! + 1;
-    return runsOf(starts.length, 1, 0, sizeOf, bytes).map((r) => ({
+    return runsOf(starts.length, 1, 0, sizeOf, bytes, this.size).map((r) => ({
       offset: r.offset,
       size: r.size,
       write: (w: ByteWriter) => {

@@ -39,8 +39,11 @@ const room = (old: ArrayBuffer, rows: number, size: number): ArrayBuffer | undef
   }
 };
 
+/** Every column's rows before it first grows. */
+const FIRST_ROWS = 64;
+
 /** Rows for a column of `length` rows growing to hold `n`: 1.5× (a doubling would hold 3× the column while copying). */
-const grown = (length: number, n: number): number => Math.max(n, 64, Math.ceil(length * 1.5));
+const grown = (length: number, n: number): number => Math.max(n, FIRST_ROWS, Math.ceil(length * 1.5));
 
 type Typed = Uint32Array | Int32Array | Float64Array | Uint8Array;
 /** A typed-array constructor: of a length, or over a buffer. */
@@ -82,13 +85,10 @@ const grownData = <T extends Typed>(data: T, length: number, n: number, Make: Ty
 const reservedData = <T extends Typed>(data: T, length: number, n: number, Make: TypedOf<T>): T => {
   const r = data.buffer as ArrayBuffer & Resizable;
   if (r.resizable === true) return grownData(data, length, n, Make);
-  const bigger = new Make(data.length <= FIRST_ROWS ? n : Math.max(n, Math.ceil(1.5 * data.length)));
+  const bigger = new Make(data.length <= FIRST_ROWS ? n : grown(data.length, n));
   bigger.set(data.subarray(0, length));
   return bigger;
 };
-
-/** Every column's rows before it first grows. */
-const FIRST_ROWS = 64;
 
 /** ES2024 resizable buffers: Node 20 has them, the TypeScript lib this project builds with does not. */
 interface Resizable {

@@ -111,14 +111,12 @@ export class NameTable {
 
   /** Whether both of hash `h`'s filter bits are set (if not, no name of hash `h` was added). */
   private filterHas(h: number): boolean {
-    const g = Math.imul(h, 0x9e3779b1);
-    const bits = (1 << (g >>> 27)) | (1 << ((g >>> 22) & 31));
+    const bits = filterBits(h);
     return (this.filter[h & (this.filter.length - 1)]! & bits) === bits;
   }
 
   private filterAdd(h: number): void {
-    const g = Math.imul(h, 0x9e3779b1);
-    this.filter[h & (this.filter.length - 1)]! |= (1 << (g >>> 27)) | (1 << ((g >>> 22) & 31));
+    this.filter[h & (this.filter.length - 1)]! |= filterBits(h);
   }
 
   /** The pending names into the slots: a loop of probes only, whose misses overlap. */
@@ -218,6 +216,12 @@ export class NameTable {
     }
   }
 }
+
+/** Hash `h`'s two bits in its filter word (from a remix of `h`: the word is chosen by `h`'s low bits). */
+const filterBits = (h: number): number => {
+  const g = Math.imul(h, 0x9e3779b1);
+  return (1 << (g >>> 27)) | (1 << ((g >>> 22) & 31));
+};
 
 /** (hash `h`, `id1`) into the first empty slot of its probe sequence. */
 const place = (slots: Int32Array, mask: number, h: number, id1: number): void => {

@@ -194,8 +194,6 @@ export const writeEhFrame = (w: ByteWriter, plan: EhFramePlan, textSize: number,
 
 /** The section cut into runs of whole FDEs of about `bytes` bytes (the CIE goes with the first, the terminator with the last). */
 export const ehFrameRuns = (plan: EhFramePlan, bytes: number): Run[] => {
-  // The whole section (an in-memory write): one run, without a walk over 10⁶ FDEs (~15–60 ms at 10⁶, docs/performance.md "Sixth round").
-  if (bytes >= plan.size) return [{ from: 0, to: plan.count, offset: 0, size: plan.size, entriesAt: plan.cieSize }];
   const programSizes = plan.programSizes;
-  return runsOf(plan.count, plan.cieSize, 4, (k) => pad8(FDE_FIXED + programSizes[k]!), bytes);
+  return runsOf(plan.count, plan.cieSize, 4, (k) => pad8(FDE_FIXED + programSizes[k]!), bytes, plan.size);
 };
