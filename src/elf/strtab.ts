@@ -104,8 +104,9 @@ const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, start: Uint3
  * would end an ELF string anyway; `buildStringTable` refuses one.)
  *
  * How: the last 8 bytes of every string, read in id order and packed
- * big-endian into two u32 keys (ended bytes 0, inverted so that ascending is
- * object's descending); an LSD radix sort of the ids on the 8-byte key (a
+ * big-endian into two 32-bit keys (ended bytes 0, inverted so that ascending
+ * is object's descending; compared as unsigned, kept in `Int32Array`s: see
+ * below); an LSD radix sort of the ids on the 8-byte key (a
  * pass per byte that is not the same in every key); then, for each run of
  * equal keys whose strings go on, the same again 8 bytes further (read by
  * id, rare: Cranelift's `_wasm_function_N` differ within 8 bytes). At 10⁶
@@ -119,20 +120,28 @@ const fillPool = (strings: ReadonlyArray<string>, pool: Uint8Array, start: Uint3
  * them without reading the strings again. `scratch` (n entries) is used up;
  * the table's memory is what sets the CLI's peak at 10⁶ names, so the sort
  * borrows the offsets' array rather than making one more.
+ *
+ * The keys are `Int32Array`s, not `Uint32Array`s: the table is built once
+ * per object, so its loops start cold, and unoptimized code boxes every
+ * element of 2^31 or more it reads from a `Uint32Array` (most inverted
+ * keys) in a fresh heap number. At 10⁶ names that churned the young
+ * generation enough to fault ~27 MB of its pages back in while the
+ * CLI was at its peak (docs/performance.md, "Seventh round"); an int32 is
+ * always a small integer here (Node 20 has no pointer compression).
  */
-const sortReversedDescending = (ids: Int32Array, p: Pool, scratch: Uint32Array): { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array } => {
+const sortReversedDescending = (ids: Int32Array, p: Pool, scratch: Uint32Array): { readonly hiKeys: Int32Array; readonly loKeys: Int32Array } => {
   const n = ids.length;
-  const hiKeys = new Uint32Array(n);
-  const loKeys = new Uint32Array(n);
-  const sort: Sort = { ids, tmpIds: new Int32Array(scratch.buffer, scratch.byteOffset, n), tmpA: new Uint32Array(n), tmpB: new Uint32Array(n), count: new Int32Array(8 * 256) };
+  const hiKeys = new Int32Array(n);
+  const loKeys = new Int32Array(n);
+  const sort: Sort = { ids, tmpIds: new Int32Array(scratch.buffer, scratch.byteOffset, n), tmpA: new Int32Array(n), tmpB: new Int32Array(n), count: new Int32Array(8 * 256) };
   const work: number[] = [];
   loadKeys(ids, p, 0, n, 1, hiKeys, loKeys);
   sortOn(sort, 0, n, hiKeys, loKeys);
   equalKeyRuns(ids, p, 0, n, 1, hiKeys, loKeys, work);
   if (work.length > 0) {
     // Later rounds: keys of their own, so that the first round's stay (equal across each run sorted further).
-    const a = new Uint32Array(n);
-    const b = new Uint32Array(n);
+    const a = new Int32Array(n);
+    const b = new Int32Array(n);
     while (work.length > 0) {
       const pos = work.pop()!;
       const hi = work.pop()!;
@@ -153,15 +162,15 @@ const sortReversedDescending = (ids: Int32Array, p: Pool, scratch: Uint32Array):
 interface Sort {
   readonly ids: Int32Array;
   readonly tmpIds: Int32Array;
-  readonly tmpA: Uint32Array;
-  readonly tmpB: Uint32Array;
+  readonly tmpA: Int32Array;
+  readonly tmpB: Int32Array;
   readonly count: Int32Array;
 }
 
 const lengthOf = ({ start }: Pool, id: number): number => start[id + 1]! - start[id]!;
 
 /** Keys `a`, `b` of ids[lo, hi) for bytes pos … pos+7 from the end (1-based). */
-const loadKeys = (ids: Int32Array, { pool, start }: Pool, lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array): void => {
+const loadKeys = (ids: Int32Array, { pool, start }: Pool, lo: number, hi: number, pos: number, a: Int32Array, b: Int32Array): void => {
   for (let k = lo; k < hi; k++) {
     const id = ids[k]!;
     const s = start[id]!;
@@ -175,8 +184,8 @@ const loadKeys = (ids: Int32Array, { pool, start }: Pool, lo: number, hi: number
       for (let j = 0; j < 4; j++) x = (x << 8) | (e - j >= s ? pool[e - j]! : 0);
       for (let j = 4; j < 8; j++) y = (y << 8) | (e - j >= s ? pool[e - j]! : 0);
     }
-    a[k] = ~x >>> 0;
-    b[k] = ~y >>> 0;
+    a[k] = ~x;
+    b[k] = ~y;
   }
 };
 
@@ -194,7 +203,7 @@ const loadKeys = (ids: Int32Array, { pool, start }: Pool, lo: number, hi: number
  * alone, then each run of equal `a` on `b`: at 10⁵ the runs are ~10 names,
  * sorted by insertion, cheaper than passes over every key.
  */
-const sortOn = (sort: Sort, lo: number, hi: number, a: Uint32Array, b: Uint32Array): void => {
+const sortOn = (sort: Sort, lo: number, hi: number, a: Int32Array, b: Int32Array): void => {
   if (hi - lo <= 48) return insertionSort(sort.ids, lo, hi, a, b);
   const count = sort.count;
   countDigits(count, lo, hi, a, b);
@@ -220,7 +229,7 @@ const varietyOf = (count: Int32Array): number => {
 };
 
 /** Ids[lo, hi) sorted on `a`: each run of equal `a` sorted on `b` (`sortOn` again: its `a` bytes are all alike). */
-const sortRunsOn = (sort: Sort, lo: number, hi: number, a: Uint32Array, b: Uint32Array): void => {
+const sortRunsOn = (sort: Sort, lo: number, hi: number, a: Int32Array, b: Int32Array): void => {
   let r = lo;
   while (r < hi) {
     const key = a[r]!;
@@ -231,13 +240,18 @@ const sortRunsOn = (sort: Sort, lo: number, hi: number, a: Uint32Array, b: Uint3
   }
 };
 
-const insertionSort = (ids: Int32Array, lo: number, hi: number, a: Uint32Array, b: Uint32Array): void => {
+/** Flips the sign bit: `(p ^ SIGN) > (q ^ SIGN)` compares keys' bits as unsigned. */
+const SIGN = 0x80000000 | 0;
+
+const insertionSort = (ids: Int32Array, lo: number, hi: number, a: Int32Array, b: Int32Array): void => {
   for (let i = lo + 1; i < hi; i++) {
     const id = ids[i]!;
     const x = a[i]!;
     const y = b[i]!;
+    const xs = x ^ SIGN;
+    const ys = y ^ SIGN;
     let j = i - 1;
-    while (j >= lo && (a[j]! > x || (a[j] === x && b[j]! > y))) {
+    while (j >= lo && ((a[j]! ^ SIGN) > xs || (a[j] === x && (b[j]! ^ SIGN) > ys))) {
       ids[j + 1] = ids[j]!;
       a[j + 1] = a[j]!;
       b[j + 1] = b[j]!;
@@ -250,7 +264,7 @@ const insertionSort = (ids: Int32Array, lo: number, hi: number, a: Uint32Array, 
 };
 
 /** Count every byte of keys[lo, hi): `b`'s four into `count[0, 1024)`, then `a`'s. (A pass moves keys, never changes the counts.) */
-const countDigits = (count: Int32Array, lo: number, hi: number, a: Uint32Array, b: Uint32Array): void => {
+const countDigits = (count: Int32Array, lo: number, hi: number, a: Int32Array, b: Int32Array): void => {
   count.fill(0);
   for (let k = lo; k < hi; k++) {
     const x = a[k]!;
@@ -267,7 +281,7 @@ const countDigits = (count: Int32Array, lo: number, hi: number, a: Uint32Array, 
 };
 
 /** One stable counting pass of ids[lo, hi) (with `a`, `b`) on the byte of `keys` at `shift`, whose counts are at `count[at, at + 256)`. */
-const radixPass = ({ ids, tmpIds, tmpA, tmpB, count }: Sort, lo: number, hi: number, keys: Uint32Array, a: Uint32Array, b: Uint32Array, shift: number, at: number): void => {
+const radixPass = ({ ids, tmpIds, tmpA, tmpB, count }: Sort, lo: number, hi: number, keys: Int32Array, a: Int32Array, b: Int32Array, shift: number, at: number): void => {
   startsOf(count, at, lo);
   for (let k = lo; k < hi; k++) {
     const to = count[at + ((keys[k]! >>> shift) & 0xff)]!++;
@@ -283,7 +297,7 @@ const radixPass = ({ ids, tmpIds, tmpA, tmpB, count }: Sort, lo: number, hi: num
 };
 
 /** A short range back from the scratch arrays: a loop, not three `subarray` views (at 10⁶ names, 10⁴ runs sorted on their second key made ~12 MB of views). */
-const copyBack = (ids: Int32Array, a: Uint32Array, b: Uint32Array, tmpIds: Int32Array, tmpA: Uint32Array, tmpB: Uint32Array, lo: number, hi: number): void => {
+const copyBack = (ids: Int32Array, a: Int32Array, b: Int32Array, tmpIds: Int32Array, tmpA: Int32Array, tmpB: Int32Array, lo: number, hi: number): void => {
   for (let k = lo; k < hi; k++) {
     ids[k] = tmpIds[k]!;
     a[k] = tmpA[k]!;
@@ -302,7 +316,7 @@ const startsOf = (count: Int32Array, at: number, lo: number): void => {
 };
 
 /** Runs of equal keys in ids[lo, hi): strings that go on past these 8 bytes are sorted on the next 8. */
-const equalKeyRuns = (ids: Int32Array, p: Pool, lo: number, hi: number, pos: number, a: Uint32Array, b: Uint32Array, work: number[]): void => {
+const equalKeyRuns = (ids: Int32Array, p: Pool, lo: number, hi: number, pos: number, a: Int32Array, b: Int32Array, work: number[]): void => {
   let r = lo;
   while (r < hi) {
     const x = a[r]!;
@@ -379,8 +393,8 @@ class Table implements StringTable {
      * section is written: the sort's order is random against the pool's (at
      * 10⁶ names, looking each up by id again took ~170 ms).
      */
-    private readonly starts: Uint32Array,
-    private readonly lengths: Uint32Array,
+    private readonly starts: Int32Array,
+    private readonly lengths: Int32Array,
     readonly size: number,
     readonly offsets: Uint32Array,
   ) {}
@@ -432,7 +446,7 @@ const scatterStrings = (buf: Uint8Array, at: number, { pool, start }: Pool, offs
 };
 
 /** Written strings `[from, to)`, each followed by its NUL (a zero already there), from `buf[at]` on. */
-const writeStrings = (buf: Uint8Array, at: number, pool: Uint8Array, starts: Uint32Array, lengths: Uint32Array, from: number, to: number): void => {
+const writeStrings = (buf: Uint8Array, at: number, pool: Uint8Array, starts: Int32Array, lengths: Int32Array, from: number, to: number): void => {
   let o = at;
   for (let k = from; k < to; k++) {
     const s = starts[k]!;
@@ -464,7 +478,7 @@ const identity = (n: number): Int32Array => {
  */
 const share = (
   ids: Int32Array,
-  { hiKeys, loKeys }: { readonly hiKeys: Uint32Array; readonly loKeys: Uint32Array },
+  { hiKeys, loKeys }: { readonly hiKeys: Int32Array; readonly loKeys: Int32Array },
   { pool, start }: Pool,
   offsets: Uint32Array,
 ): { count: number; size: number } => {
