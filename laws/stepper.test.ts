@@ -5,13 +5,19 @@
  * value (stepping it afterwards replays instead of extending the stepper's
  * arena); and after `state()` it takes no more items. `stepMany` over
  * batches of any sizes (each reserves room for its batch: the columns' and
- * the name table's growth) folds to the same bytes.
+ * the name table's growth) folds to the same bytes. So does a stepper told
+ * to reserve room of any size at any point, and the CLI's line fold sizing
+ * itself from an input size that is right, too small or too large.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Either } from "effect";
+import { Readable } from "node:stream";
 import { arbModule } from "../src/arbitrary.js";
+import { encodeChunks } from "../src/cli/encodeStream.js";
+import { writeObject } from "../src/elf/object.js";
 import { finishBytes } from "../src/encode.js";
+import { stringifyModule } from "../src/index.js";
 import { begin, type LayoutState, step, Stepper, stepMany } from "../src/layout/fold.js";
 import type { Item } from "../src/schema/records.js";
 
@@ -60,6 +66,49 @@ describe("the Stepper", () => {
         expect(bytesOf(s)).toEqual(bytesOf(stepAll(begin(m.header), m.items)));
       }),
       { numRuns: 25 },
+    );
+  });
+
+  it("reserving room of any size at any point (the line fold's estimate) folds to the same bytes", () => {
+    fc.assert(
+      fc.property(
+        arbModule({ maxFunctions: 40 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 100_000 })), { maxLength: 4 }),
+        (m, reserves) => {
+          const stepper = new Stepper(begin(m.header));
+          m.items.forEach((item, k) => {
+            for (const [at, items, nameBytes] of reserves) if (at % (m.items.length + 1) === k) stepper.reserve(items, nameBytes);
+            stepper.add(item);
+          });
+          expect(bytesOf(stepper.state())).toEqual(bytesOf(stepAll(begin(m.header), m.items)));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("the CLI's line fold, sized from an input size right or wrong after any number of items, reads to the same object", async () => {
+    const objectOf = (r: Awaited<ReturnType<typeof encodeChunks>>): Uint8Array | string => (Either.isRight(r.result) ? writeObject(r.result.right) : r.result.left._tag);
+    await fc.assert(
+      fc.asyncProperty(
+        arbModule({ maxFunctions: 60 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.oneof(fc.constant(1), fc.double({ min: 0, max: 50, noNaN: true }), fc.constant(0), fc.constant(-1), fc.constant(Number.NaN)),
+        fc.integer({ min: 1, max: 4096 }),
+        async (m, reserveAfter, scale, chunk) => {
+          const text = Buffer.from(stringifyModule(m) + "\n");
+          const chunks = (): Buffer[] => Array.from({ length: Math.ceil(text.length / chunk) }, (_, k) => text.subarray(k * chunk, (k + 1) * chunk));
+          const plain = await encodeChunks(Readable.from(chunks()));
+          const inputBytes = Math.round(text.length * scale);
+          const sized = await encodeChunks(Readable.from(chunks()), undefined, { inputBytes: Number.isNaN(scale) ? Number.NaN : inputBytes, reserveAfter });
+          expect(objectOf(sized)).toEqual(objectOf(plain));
+          // The input line of every item (error reports) too.
+          const lines = (r: typeof plain): (number | undefined)[] => m.items.map((_, k) => r.lineOfItem(k));
+          expect(lines(sized)).toEqual(lines(plain));
+          expect(sized.functions).toBe(plain.functions);
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

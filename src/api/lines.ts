@@ -52,6 +52,17 @@ export interface LineFold {
 
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/** Items after which the line fold sizes itself for the rest of the input (`reserveRest`), when it knows the input's size. */
+const RESERVE_AFTER = 2048;
+
+/** What the line fold may know of its input before it reads it: a hint, never a change to the object. */
+export interface InputSizing {
+  /** The whole input's size in bytes (a file's). */
+  readonly inputBytes: number;
+  /** Items to read before the estimate (2048; the laws try small ones). */
+  readonly reserveAfter?: number;
+}
+
 /** Blank for `String.prototype.trim` and ASCII: tab, LF, VT, FF, CR, space. Other lines, non-ASCII blanks included, go as text. */
 const isAsciiBlank = (b: Uint8Array, start: number, end: number): boolean => {
   for (let i = start; i < end; i++) {
@@ -66,8 +77,13 @@ const isAsciiBlank = (b: Uint8Array, start: number, end: number): boolean => {
  * `pushBytes` and `end`. Decoding goes on after the first problem so every
  * problem is reported.
  */
-export const encodeFold = (decoders?: LineDecoders): LineFold => {
+export const encodeFold = (decoders?: LineDecoders, sizing?: InputSizing): LineFold => {
   let schema = decoders;
+  const inputBytes = sizing?.inputBytes;
+  const reserveAfter = sizing?.reserveAfter ?? RESERVE_AFTER;
+  /** Bytes of the item lines so far (line ends included), and of their functions' names: for `reserveRest`. */
+  let itemBytes = 0;
+  let nameBytes = 0;
   const scanner = new ItemScanner();
   let lineNo = 0;
   /** The fold, stepped in place (one state at the end, not one per line). */
@@ -78,14 +94,38 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
   /** Input line of each item: a column (an array of 10⁶ numbers was 8 MB and its copies as it grew). */
   const itemLines = u32();
   let functions = 0;
-  const addItem = (item: Item | FunctionRows): void => {
+  const addItem = (item: Item | FunctionRows, lineBytes: number): void => {
     if (issues.length > 0 || state === undefined) return; // keep decoding to report every problem
     itemLines.push(lineNo);
-    if (item.type !== "padding") functions++;
+    itemBytes += lineBytes;
+    if (item.type !== "padding") {
+      functions++;
+      // UTF-16 units for a schema item's name: near enough for an estimate.
+      nameBytes += item.type === "rows" && item.src !== undefined ? item.nameEnd - item.nameStart : item.name.length;
+    }
     state.add(item); // decoded by the scanner or the schema just now: unguarded, see stepDecoded
+    if (itemLines.length === reserveAfter && inputBytes !== undefined) reserveRest(inputBytes - bytesBefore - itemBytes);
   };
-  /** A line without its line end, numbered already. */
-  const line = (text: string, d: LineDecoders): void => {
+  /** Bytes of the lines before the first item (the header, blank lines). */
+  let bytesBefore = 0;
+  /**
+   * Size the fold for the rest of the input, `rest` bytes, from the item
+   * lines seen so far: their mean length gives how many are left, and the
+   * share of their bytes that were names how many bytes of names (a
+   * quarter more: names grow longer down a module, `f_999` after `f_1`).
+   * Without it the CLI's fold grew every column, the name table and its
+   * pool as it went: at 10⁵ functions ~30 ms of a ~430 ms run in copies and
+   * rehashes (docs/performance.md, "Seventh round"). Done once, early; a
+   * wrong guess costs room or a late growth, never a byte of the object.
+   */
+  const reserveRest = (rest: number): void => {
+    if (!(rest > 0) || itemBytes === 0) return;
+    const items = Math.ceil((rest / itemBytes) * itemLines.length * 1.02);
+    state!.reserve(items, Math.ceil((rest / itemBytes) * nameBytes * 1.25));
+    itemLines.reserve(itemLines.length + items);
+  };
+  /** A line without its line end, numbered already; `lineBytes`: its size in the input, line end included (0 when unknown). */
+  const line = (text: string, d: LineDecoders, lineBytes: number): void => {
     if (text.trim().length === 0) return;
     if (!headerSeen) {
       headerSeen = true;
@@ -97,24 +137,28 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
     }
     const r = d.decodeItemLine(text, lineNo);
     if (Either.isLeft(r)) issues.push(...r.left);
-    else addItem(r.right);
+    else addItem(r.right, lineBytes);
   };
   return {
     push(raw: string) {
       if (schema === undefined) throw new Error("objfold defect: LineFold.push before useSchema");
       lineNo++;
-      line(raw.endsWith("\r") ? raw.slice(0, -1) : raw, schema);
+      line(raw.endsWith("\r") ? raw.slice(0, -1) : raw, schema, 0);
     },
     pushBytes(bytes: Uint8Array, start: number, end: number): boolean {
+      const lineBytes = end - start + 1;
       if (end > start && bytes[end - 1] === 0x0d) end--;
       if (isAsciiBlank(bytes, start, end)) {
         lineNo++;
+        if (itemLines.length === 0) bytesBefore += lineBytes;
+        else itemBytes += lineBytes;
         return true;
       }
       if (!headerSeen) {
         const h = scanner.header(bytes, start, end);
         if (h !== undefined) {
           lineNo++;
+          bytesBefore += lineBytes;
           headerSeen = true;
           headerLine = lineNo;
           state = new Stepper(begin(h));
@@ -124,13 +168,14 @@ export const encodeFold = (decoders?: LineDecoders): LineFold => {
         const item = scanner.scan(bytes, start, end); // a function as the scanner's rows: no item object
         if (item !== undefined) {
           lineNo++;
-          addItem(item);
+          addItem(item, lineBytes);
           return true;
         }
       }
       if (schema === undefined) return false;
       lineNo++;
-      line(utf8.decode(bytes.subarray(start, end)), schema);
+      if (!headerSeen) bytesBefore += lineBytes;
+      line(utf8.decode(bytes.subarray(start, end)), schema, lineBytes);
       return true;
     },
     useSchema(d: LineDecoders) {

@@ -4,7 +4,7 @@
  * the current line (and the chunk it is in).
  */
 import { readSync } from "node:fs";
-import { encodeFold, type LineDecoders, type LineFold, type StreamResult } from "../api/lines.js";
+import { encodeFold, type InputSizing, type LineDecoders, type LineFold, type StreamResult } from "../api/lines.js";
 
 export type { StreamResult };
 
@@ -42,13 +42,15 @@ const concat = (parts: ReadonlyArray<Uint8Array>): Buffer => Buffer.concat(parts
  *
  * A chunk may be the source's own buffer, filled again after the next one
  * is asked for (`readChunks`): nothing of it is kept past its lines but a
- * copy of the line it ends inside.
+ * copy of the line it ends inside. `sizing`, when the source's size is known
+ * (a file), lets the fold size itself once (`encodeFold`).
  */
 export const encodeChunks = async (
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   onLine?: (bytes: Uint8Array, start: number, end: number) => void,
+  sizing?: InputSizing,
 ): Promise<StreamResult> => {
-  const fold = encodeFold();
+  const fold = encodeFold(undefined, sizing);
   let partial: Uint8Array[] = [];
   for await (const raw of chunks) {
     const chunk = asBuffer(raw);

@@ -3,7 +3,7 @@
  * objfold's command line: the only code that touches files and the process.
  * Exit codes: 0 success, 1 the input was refused, 2 a usage error.
  */
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import * as Either from "../result.js";
 import { Defect } from "../bytes/writer.js";
@@ -126,7 +126,8 @@ const encodeCommand = async (args: string[]): Promise<number> => {
     if (stdin) r = await encodeChunks(process.stdin as AsyncIterable<Uint8Array>, onLine);
     else {
       fd = openSync(input, "r");
-      r = await encodeChunks(readChunks(fd), onLine);
+      const st = fstatSync(fd);
+      r = await encodeChunks(readChunks(fd), onLine, st.isFile() ? { inputBytes: st.size } : undefined);
     }
   } catch (e) {
     // The source's own errors (no such file, a directory, an I/O error) come out of opening it or of the iteration.

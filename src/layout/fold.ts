@@ -532,6 +532,17 @@ export class Stepper {
     }
   }
 
+  /**
+   * Room for about `items` more items and `nameBytes` more bytes of names
+   * (see `Arena.reserve`): the line fold's estimate from the input's size,
+   * so that the columns are sized once instead of grown. A hint only: too
+   * few and they grow as before, too many and rows stay unused; the object
+   * is the same either way (laws/stepper).
+   */
+  reserve(items: number, nameBytes: number): void {
+    if (this.#failure === undefined && items > 0) this.#arena?.reserve(items, nameBytes);
+  }
+
   /** Fold one item (or the scanner's rows) in, unguarded: see `stepDecoded`. */
   add(item: Item | FunctionRows): void {
     const a = this.#arena;
