@@ -54,6 +54,8 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Items after which the line fold sizes itself for the rest of the input (`reserveRest`), when it knows the input's size. */
 const RESERVE_AFTER = 2048;
+/** The most items it sizes itself for (4 Mi: ~16 MB a column): a guess, so not without bound. */
+const RESERVE_MOST = 1 << 22;
 
 /** What the line fold may know of its input before it reads it: a hint, never a change to the object. */
 export interface InputSizing {
@@ -120,8 +122,10 @@ export const encodeFold = (decoders?: LineDecoders, sizing?: InputSizing): LineF
    */
   const reserveRest = (rest: number): void => {
     if (!(rest > 0) || itemBytes === 0) return;
-    const items = Math.ceil((rest / itemBytes) * itemLines.length * 1.02);
-    state!.reserve(items, Math.ceil((rest / itemBytes) * nameBytes * 1.25));
+    // Capped: short lines first and long ones after would make the guess too large (the columns then grow past it as before).
+    const items = Math.min(RESERVE_MOST, Math.ceil((rest / itemBytes) * itemLines.length * 1.02));
+    const perItem = Math.max(64, (2 * nameBytes) / itemLines.length);
+    state!.reserve(items, Math.min(items * perItem, Math.ceil((rest / itemBytes) * nameBytes * 1.25)));
     itemLines.reserve(itemLines.length + items);
   };
   /** A line without its line end, numbered already; `lineBytes`: its size in the input, line end included (0 when unknown). */
