@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
 import { objfold } from "./support/cli.js";
+import { requirePeer } from "./support/peer.js";
 
 const SAMPLE = new URL("../examples/sample-x86_64.jsonl", import.meta.url);
 const sample = readFileSync(SAMPLE, "utf8");
@@ -200,5 +202,53 @@ describe("objfold encode: files and odd inputs", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/line 2: name: .*surrogate/);
     expect(r.stderr).toMatch(/line 3: name: .*surrogate/);
+  });
+});
+
+describe("objfold encode: a file's size sizes the fold, and changes no byte", () => {
+  /**
+   * `n` functions each calling the next (the last the first): an x86_64
+   * `call; ret` or an aarch64 `bl; ret`. `long`: the first `long` names are
+   * 200 bytes longer, so the guess the CLI makes after 2048 items is too
+   * small; `pad`: that many padding lines first, so it is far too large.
+   */
+  const chain = (arch: "x86_64" | "aarch64", n: number, opts: { long?: number; pad?: number } = {}): string => {
+    const name = (i: number) => `fn_${i}${i < (opts.long ?? 0) ? "_".repeat(200) : ""}`;
+    const x86 = arch === "x86_64";
+    const body = Buffer.from(x86 ? [0xe8, 0, 0, 0, 0, 0xc3] : [0, 0, 0, 0x94, 0xc0, 0x03, 0x5f, 0xd6]).toString("base64");
+    const lines = [`{"format":"objfold/v1","target":"${x86 ? "x86_64" : "aarch64"}-unknown-linux-gnu"}`];
+    for (let i = 0; i < (opts.pad ?? 0); i++) lines.push(`{"type":"padding","size":${1 + (i % 7)}}`);
+    for (let i = 0; i < n; i++) {
+      const reloc = x86 ? { offset: 1, kind: "X86CallPCRel4", target: name((i + 1) % n), addend: -4 } : { offset: 0, kind: "Arm64Call", target: name((i + 1) % n), addend: 0 };
+      lines.push(JSON.stringify({ type: "function", name: name(i), body, alignment: 16, relocations: [reloc] }));
+    }
+    return lines.join("\n") + "\n";
+  };
+
+  it("thousands of functions: from a file (sized) as from standard input (not), with the guess right, too small and far too large; the reference's bytes", () => {
+    const peer = requirePeer("CLI sizing byte identity");
+    for (const arch of ["x86_64", "aarch64"] as const) {
+      for (const [label, text] of [
+        ["plain", chain(arch, 5000)],
+        ["long names first", chain(arch, 5000, { long: 2100 })],
+        ["padding first", chain(arch, 3000, { pad: 2100 })],
+      ] as const) {
+        const file = join(dir, `sized-${arch}-${label.replaceAll(" ", "-")}.jsonl`);
+        writeFileSync(file, text);
+        const out = join(dir, `sized-${arch}.o`);
+        const r = objfold(["encode", file, "-o", out]);
+        expect(r.stderr, `${arch} ${label}`).toBe("");
+        const fromFile = readFileSync(out);
+        const fromStdin = objfold(["encode"], text);
+        expect(fromStdin.status).toBe(0);
+        expect(Buffer.compare(fromFile, fromStdin.stdout), `${arch} ${label}: file and stdin`).toBe(0);
+        if (peer !== undefined) {
+          const theirs = join(dir, `sized-${arch}.peer.o`);
+          const p = spawnSync(peer, ["encode", file, "-o", theirs]);
+          expect(p.status, p.stderr?.toString()).toBe(0);
+          expect(Buffer.compare(fromFile, readFileSync(theirs)), `${arch} ${label}: the reference's bytes`).toBe(0);
+        }
+      }
+    }
   });
 });
