@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import { objfold } from "./support/cli.js";
+import { spawn, spawnSync } from "node:child_process";
+import { CLI, objfold } from "./support/cli.js";
 import { requirePeer } from "./support/peer.js";
 
 const SAMPLE = new URL("../examples/sample-x86_64.jsonl", import.meta.url);
@@ -240,7 +240,7 @@ describe("objfold encode: a file's size sizes the fold, and changes no byte", ()
         expect(r.stderr, `${arch} ${label}`).toBe("");
         const fromFile = readFileSync(out);
         const fromStdin = objfold(["encode"], text);
-        expect(fromStdin.status).toBe(0);
+        expect(fromStdin.status, fromStdin.stderr).toBe(0);
         expect(Buffer.compare(fromFile, fromStdin.stdout), `${arch} ${label}: file and stdin`).toBe(0);
         if (peer !== undefined) {
           const theirs = join(dir, `sized-${arch}.peer.o`);
@@ -250,5 +250,46 @@ describe("objfold encode: a file's size sizes the fold, and changes no byte", ()
         }
       }
     }
+  });
+});
+
+describe("objfold encode: standard output read slowly", () => {
+  const slowRead = async (args: string[], delayMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const err: Buffer[] = [];
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    const closed = new Promise<number | null>((r) => child.on("close", r));
+    // Nothing read for a while: the pipe fills and the writer must wait.
+    await new Promise((r) => setTimeout(r, delayMs));
+    const out: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    const code = await closed;
+    return { code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") };
+  };
+
+  it("writes a large object whole to a pipe whose reader falls behind (it once failed with EAGAIN)", async () => {
+    const file = join(dir, "slow.jsonl");
+    const lines = [header()];
+    for (let i = 0; i < 20000; i++) lines.push(JSON.stringify({ type: "function", name: `slow_${i}`, body: "6AAAAADD", alignment: 16, relocations: [{ offset: 1, kind: "X86CallPCRel4", target: `slow_${(i + 1) % 20000}`, addend: -4 }] }));
+    writeFileSync(file, lines.join("\n") + "\n");
+    const out = join(dir, "slow.o");
+    expect(objfold(["encode", file, "-o", out]).status).toBe(0);
+    const expected = readFileSync(out);
+    expect(expected.length).toBeGreaterThan(1 << 19); // far more than a pipe holds
+    const r = await slowRead([CLI, "encode", file], 1500);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(Buffer.compare(r.stdout, expected)).toBe(0);
+  });
+
+  it("writeAll waits out a non-blocking pipe that is full", async () => {
+    const writeAllJs = new URL("../dist/cli/writeAll.js", import.meta.url).href;
+    // Touching process.stdout makes Node put the pipe in non-blocking mode.
+    const script = `import { writeAll } from ${JSON.stringify(writeAllJs)}; void process.stdout.isTTY; writeAll(1, Buffer.alloc(1 << 21, 7));`;
+    const r = await slowRead(["--input-type=module", "-e", script], 1000);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBe(1 << 21);
+    expect(r.stdout.every((b) => b === 7)).toBe(true);
   });
 });

@@ -3,7 +3,8 @@
  * objfold's command line: the only code that touches files and the process.
  * Exit codes: 0 success, 1 the input was refused, 2 a usage error.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { isatty } from "node:tty";
 import { dirname, basename, join } from "node:path";
 import * as Either from "../result.js";
 import { Defect } from "../bytes/writer.js";
@@ -13,6 +14,7 @@ import { encodeChunks, readChunks } from "./encodeStream.js";
 import { errorLines } from "../api/lines.js";
 import { VERSION } from "../version.js";
 import { progress } from "./progress.js";
+import { writeAll } from "./writeAll.js";
 
 const USAGE = `objfold ${VERSION}: fold compiled-function records into an ELF object
 
@@ -64,12 +66,6 @@ const unwritable = (out: string): string | undefined => {
   return undefined;
 };
 
-/** Write all of `bytes` to the file descriptor `fd`. */
-const writeAll = (fd: number, bytes: Uint8Array): void => {
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-};
-
 /**
  * Write the parts, in order, to `out` (a temporary file beside it, renamed
  * on success, so `out` is whole or untouched) or to standard output; a
@@ -110,7 +106,8 @@ const written = (problem: string | undefined): number => (problem === undefined 
 
 const encodeCommand = async (args: string[]): Promise<number> => {
   const { input, out } = inputAndOutput(args);
-  if (out === undefined && process.stdout.isTTY) throw new UsageError("refusing to write a binary object to a terminal: use -o OUT or redirect standard output");
+  // `isatty`, not `process.stdout.isTTY`: making the stream would make a pipe non-blocking (see `writeAll`).
+  if (out === undefined && isatty(1)) throw new UsageError("refusing to write a binary object to a terminal: use -o OUT or redirect standard output");
   const bad = out === undefined ? undefined : unwritable(out);
   if (bad !== undefined) return fail([bad], 1);
   const name = input === undefined || input === "-" ? "standard input" : input;
