@@ -83,7 +83,11 @@ export const encodeFold = (decoders?: LineDecoders, sizing?: InputSizing): LineF
   let schema = decoders;
   const inputBytes = sizing?.inputBytes;
   const reserveAfter = sizing?.reserveAfter ?? RESERVE_AFTER;
-  /** Bytes of the item lines so far (line ends included), and of their functions' names: for `reserveRest`. */
+  /**
+   * Bytes of the item lines so far (line ends included), and of their
+   * functions' names: for `reserveRest`. (The header and blank lines are
+   * not counted: a few bytes off an estimate.)
+   */
   let itemBytes = 0;
   let nameBytes = 0;
   const scanner = new ItemScanner();
@@ -106,10 +110,8 @@ export const encodeFold = (decoders?: LineDecoders, sizing?: InputSizing): LineF
       nameBytes += item.type === "rows" && item.src !== undefined ? item.nameEnd - item.nameStart : item.name.length;
     }
     state.add(item); // decoded by the scanner or the schema just now: unguarded, see stepDecoded
-    if (itemLines.length === reserveAfter && inputBytes !== undefined) reserveRest(inputBytes - bytesBefore - itemBytes);
+    if (itemLines.length === reserveAfter && inputBytes !== undefined) reserveRest(inputBytes - itemBytes);
   };
-  /** Bytes of the lines before the first item (the header, blank lines). */
-  let bytesBefore = 0;
   /**
    * Size the fold for the rest of the input, `rest` bytes, from the item
    * lines seen so far: their mean length gives how many are left, and the
@@ -154,15 +156,12 @@ export const encodeFold = (decoders?: LineDecoders, sizing?: InputSizing): LineF
       if (end > start && bytes[end - 1] === 0x0d) end--;
       if (isAsciiBlank(bytes, start, end)) {
         lineNo++;
-        if (itemLines.length === 0) bytesBefore += lineBytes;
-        else itemBytes += lineBytes;
         return true;
       }
       if (!headerSeen) {
         const h = scanner.header(bytes, start, end);
         if (h !== undefined) {
           lineNo++;
-          bytesBefore += lineBytes;
           headerSeen = true;
           headerLine = lineNo;
           state = new Stepper(begin(h));
@@ -178,7 +177,6 @@ export const encodeFold = (decoders?: LineDecoders, sizing?: InputSizing): LineF
       }
       if (schema === undefined) return false;
       lineNo++;
-      if (!headerSeen) bytesBefore += lineBytes;
       line(utf8.decode(bytes.subarray(start, end)), schema, lineBytes);
       return true;
     },

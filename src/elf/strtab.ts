@@ -367,7 +367,8 @@ const gatherBytes = ({ pool, start }: Pool, ids: Uint32Array, to: Uint8Array): v
   for (let k = 0; k < ids.length; k++) {
     const s = start[ids[k]!]!;
     const e = start[ids[k]! + 1]!;
-    for (let i = s; i < e; i++) to[p++] = pool[i]!;
+    copyBytes(to, p, pool, s, e);
+    p += e - s;
   }
 };
 
